@@ -1,0 +1,91 @@
+# mod_cnca: build (apxs), deps, run, test, install. See README.md.
+APXS      ?= apxs
+PKGS      := openssl libxml-2.0 libcurl jansson libmemcached gdlib
+PORT      ?= 8080
+BUILD     := build
+
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+APR_CFLAGS := $(shell apr-1-config --cflags --cppflags --includes 2>/dev/null) \
+              $(shell apu-1-config --includes 2>/dev/null)
+APR_LIBS   := $(shell apr-1-config --link-ld --libs 2>/dev/null) \
+              $(shell apu-1-config --link-ld --libs 2>/dev/null)
+
+WARN      := -Wall -Wextra
+CFLAGS    ?= -O2 -g
+CORE_CFLAGS := $(CFLAGS) $(WARN) -fPIC -std=gnu11 $(APR_CFLAGS) $(PKG_CFLAGS)
+
+CORE_SRC  := $(sort $(wildcard mod_cnca/cnca_*.c))
+CORE_OBJ  := $(patsubst mod_cnca/%.c,$(BUILD)/core/%.o,$(CORE_SRC))
+HEADERS   := $(wildcard mod_cnca/*.h)
+SANDBOX_SRC := $(sort $(wildcard mod_cnca/mod_cnca_sandbox*.c))
+GLUE_SRC  := $(filter-out $(SANDBOX_SRC),$(sort $(wildcard mod_cnca/mod_cnca*.c)))
+UNIT_SRC  := $(sort $(wildcard t/unit/test_*.c))
+UNIT_BIN  := $(patsubst t/unit/%.c,$(BUILD)/unit/%,$(UNIT_SRC))
+
+comma     := ,
+APXS_FLAGS := -Wc,-std=gnu11 $(addprefix -Wc$(comma),$(WARN)) -Wc,-O2 -Wc,-g \
+              $(addprefix -Wc$(comma),$(PKG_CFLAGS))
+
+.PHONY: all deps run test test-unit test-api install clean format bench
+
+all: $(BUILD)/mod_cnca.so $(BUILD)/mod_cnca_sandbox.so
+
+$(BUILD)/core/%.o: mod_cnca/%.c $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CORE_CFLAGS) -c -o $@ $<
+
+$(BUILD)/libcnca.a: $(CORE_OBJ)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+# apxs compiles the glue with libtool; the core archive goes to the linker
+# as an opaque -Wl argument so libtool links it in instead of dropping it.
+define apxs_module
+	@mkdir -p $(BUILD)/$(1)
+	$(APXS) -c -o $(BUILD)/$(1)/$(1).la $(APXS_FLAGS) -Wc,-I$(CURDIR)/mod_cnca \
+	    $(2) -Wl,$(CURDIR)/$(BUILD)/libcnca.a $(PKG_LIBS) >$(BUILD)/$(1).log 2>&1 \
+	    || { cat $(BUILD)/$(1).log; exit 1; }
+	@grep -E 'warning:|error:' $(BUILD)/$(1).log | grep -v '^libtool' || true
+	cp $(BUILD)/$(1)/.libs/$(1).so $(BUILD)/$(1).so
+endef
+
+$(BUILD)/mod_cnca.so: $(GLUE_SRC) $(HEADERS) $(BUILD)/libcnca.a
+	$(call apxs_module,mod_cnca,$(GLUE_SRC))
+
+$(BUILD)/mod_cnca_sandbox.so: $(SANDBOX_SRC) $(HEADERS) $(BUILD)/libcnca.a
+	$(call apxs_module,mod_cnca_sandbox,$(SANDBOX_SRC))
+
+$(BUILD)/unit/%: t/unit/%.c t/unit/tap.h $(BUILD)/libcnca.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CORE_CFLAGS) -Imod_cnca -It/unit -o $@ $< $(BUILD)/libcnca.a $(PKG_LIBS) $(APR_LIBS)
+
+deps:
+	@sh tools/deps.sh
+
+run: deps all
+	@sh tools/run.sh $(PORT)
+
+test-unit: $(UNIT_BIN)
+	prove --exec '' $(UNIT_BIN)
+
+# The whole suite: unit tests, then Apache::Test against real httpd,
+# memcached and SQLite. As root it runs as the unprivileged user `cnca`.
+test: deps all $(UNIT_BIN)
+	@sh tools/test.sh
+
+bench: deps all
+	@sh tools/bench.sh
+
+install: all
+	$(APXS) -i -n cnca $(BUILD)/mod_cnca.so
+	$(APXS) -i -n cnca_sandbox $(BUILD)/mod_cnca_sandbox.so
+	install -m 644 conf/cnca.load conf/cnca.conf /etc/apache2/mods-available/
+	install -d /usr/share/mod_cnca
+	cp -r htdocs sql /usr/share/mod_cnca/
+
+format:
+	clang-format -i mod_cnca/*.[ch] t/unit/*.[ch]
+
+clean:
+	rm -rf $(BUILD) mod_cnca/*.lo mod_cnca/*.slo mod_cnca/*.la mod_cnca/*.o mod_cnca/.libs
