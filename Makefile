@@ -39,15 +39,17 @@ $(BUILD)/libcnca.a: $(CORE_OBJ)
 	@rm -f $@
 	$(AR) rcs $@ $^
 
-# apxs compiles the glue with libtool; the core archive goes to the linker
-# as an opaque -Wl argument so libtool links it in instead of dropping it.
+# apxs compiles the glue with libtool; the core archive and the libraries go
+# to the linker as -Wl arguments, in that order, so that libtool neither drops
+# the archive nor lets --as-needed drop libraries before the archive needs them.
 define apxs_module
 	@mkdir -p $(BUILD)/$(1)
 	$(APXS) -c -o $(BUILD)/$(1)/$(1).la $(APXS_FLAGS) -Wc,-I$(CURDIR)/mod_cnca \
-	    $(2) -Wl,$(CURDIR)/$(BUILD)/libcnca.a $(PKG_LIBS) >$(BUILD)/$(1).log 2>&1 \
+	    $(2) -Wl,$(CURDIR)/$(BUILD)/libcnca.a $(addprefix -Wl$(comma),$(PKG_LIBS)) \
+	    >$(BUILD)/$(1).log 2>&1 \
 	    || { cat $(BUILD)/$(1).log; exit 1; }
 	@grep -E 'warning:|error:' $(BUILD)/$(1).log | grep -v '^libtool' || true
-	cp $(BUILD)/$(1)/.libs/$(1).so $(BUILD)/$(1).so
+	cp $(BUILD)/$(1)/.libs/$(1).so $(BUILD)/$(1).so.new && mv -f $(BUILD)/$(1).so.new $(BUILD)/$(1).so
 endef
 
 $(BUILD)/mod_cnca.so: $(GLUE_SRC) $(HEADERS) $(BUILD)/libcnca.a

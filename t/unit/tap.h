@@ -13,7 +13,7 @@
 static int tap_count;
 static int tap_failed;
 
-static int tap_ok(int cond, const char *file, int line, const char *what)
+static inline int tap_ok(int cond, const char *file, int line, const char *what)
 {
     ++tap_count;
     printf("%sok %d - %s\n", cond ? "" : "not ", tap_count, what);
@@ -39,14 +39,14 @@ static int tap_ok(int cond, const char *file, int line, const char *what)
             printf("#   got '%s', want '%s'\n", g_ ? g_ : "(null)", w_ ? w_ : "(null)");           \
     } while (0)
 
-static void tap_diag(const char *msg)
+static inline void tap_diag(const char *msg)
 {
     printf("# %s\n", msg);
 }
 
 /* Each test gets a fresh pool (mod_md test/unit style). */
 static apr_pool_t *tap_root_pool;
-static apr_pool_t *tap_pool(void)
+static inline apr_pool_t *tap_pool(void)
 {
     apr_pool_t *p;
     if (!tap_root_pool) {
@@ -57,7 +57,7 @@ static apr_pool_t *tap_pool(void)
     return p;
 }
 
-static int tap_done(void)
+static inline int tap_done(void)
 {
     printf("1..%d\n", tap_count);
     if (tap_root_pool) {

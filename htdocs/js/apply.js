@@ -1,0 +1,37 @@
+/* Identity entry for a new certificate (manual 3.1 steps 2-3):
+ * POST api/apply, then 您尚未申请数字证书 with its three buttons. */
+(function () {
+  'use strict';
+  var $ = CNCA.$, form = $('#f'), result = $('#result');
+
+  function lock(on) {
+    Array.prototype.forEach.call(form.elements, function (i) { i.readOnly = on; });
+    $('#submit-box').hidden = on;
+    result.hidden = !on;
+  }
+
+  function show(has, message) {
+    $('#result-msg').textContent = message;
+    $('#new-actions').hidden = has;
+    $('#has-actions').hidden = !has;
+    lock(true);
+    result.querySelector('.btn').focus();
+  }
+
+  result.addEventListener('click', function (e) {
+    if (e.target.getAttribute('data-action') !== 'again') return;
+    form.reset();
+    CNCA.clearErrors(form);
+    lock(false);
+    form.elements.name.focus();
+  });
+
+  CNCA.onSubmit(form, ['name', 'id_number', 'mobile'], async function (v) {
+    var r = await CNCA.api('POST', 'api/apply', v);
+    if (r.ok) return show(false, '您尚未申请数字证书');
+    if (r.error === 'has_certificate') return show(true, r.message);
+    return CNCA.showError(form, r);
+  });
+
+  CNCA.start(null);
+}());

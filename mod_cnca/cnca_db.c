@@ -1,0 +1,159 @@
+#include <stdarg.h>
+#include <string.h>
+
+#include <apr_strings.h>
+
+#include "cnca_db.h"
+#include "cnca_log.h"
+
+const char *cnca_db_int(apr_pool_t *p, apr_int64_t v)
+{
+    return apr_psprintf(p, "%" APR_INT64_T_FMT, v);
+}
+
+const char *cnca_db_error(cnca_db_t *db, int rv)
+{
+    const char *msg = apr_dbd_error(db->driver, db->handle, rv);
+    return msg ? msg : "(no message)";
+}
+
+static apr_dbd_prepared_t *statement(cnca_db_t *db, const char *label)
+{
+    apr_dbd_prepared_t *st = db->prepared ? apr_hash_get(db->prepared, label, APR_HASH_KEY_STRING)
+                                          : NULL;
+    if (!st) {
+        cnca_log_perror(CNCA_LOG_MARK, CNCA_LOG_ERR, APR_EGENERAL,
+                        "CNCA00131: no prepared statement '%s' (is mod_dbd configured?)", label);
+    }
+    return st;
+}
+
+#define MAX_ARGS 16
+
+static int collect_args(const char **args, int nargs, va_list ap)
+{
+    int i;
+    if (nargs < 0 || nargs > MAX_ARGS) {
+        return -1;
+    }
+    for (i = 0; i < nargs; ++i) {
+        args[i] = va_arg(ap, const char *);
+    }
+    return nargs;
+}
+
+apr_status_t cnca_db_exec(cnca_db_t *db, apr_pool_t *p, int *pnrows, const char *label, int nargs,
+                          ...)
+{
+    const char *args[MAX_ARGS];
+    apr_dbd_prepared_t *st = statement(db, label);
+    va_list ap;
+    int n, nrows = 0, rc;
+
+    if (pnrows) {
+        *pnrows = 0;
+    }
+    if (!st) {
+        return APR_EGENERAL;
+    }
+    va_start(ap, nargs);
+    n = collect_args(args, nargs, ap);
+    va_end(ap);
+    if (n < 0) {
+        return APR_EINVAL;
+    }
+    rc = apr_dbd_pquery(db->driver, p, db->handle, &nrows, st, n, args);
+    if (rc != 0) {
+        cnca_log_perror(CNCA_LOG_MARK, CNCA_LOG_ERR, APR_EGENERAL,
+                        "CNCA00132: database statement '%s' failed: %s", label,
+                        cnca_db_error(db, rc));
+        return APR_EGENERAL;
+    }
+    if (pnrows) {
+        *pnrows = nrows;
+    }
+    return APR_SUCCESS;
+}
+
+apr_status_t cnca_db_select(cnca_db_t *db, apr_pool_t *p, apr_array_header_t **prows,
+                            int *pncols, const char *label, int nargs, ...)
+{
+    const char *args[MAX_ARGS];
+    apr_dbd_prepared_t *st = statement(db, label);
+    apr_dbd_results_t *res = NULL;
+    apr_dbd_row_t *row = NULL;
+    apr_array_header_t *rows;
+    va_list ap;
+    int n, rc, ncols, i;
+
+    *prows = NULL;
+    if (pncols) {
+        *pncols = 0;
+    }
+    if (!st) {
+        return APR_EGENERAL;
+    }
+    va_start(ap, nargs);
+    n = collect_args(args, nargs, ap);
+    va_end(ap);
+    if (n < 0) {
+        return APR_EINVAL;
+    }
+    rc = apr_dbd_pselect(db->driver, p, db->handle, &res, st, 0, n, args);
+    if (rc != 0) {
+        cnca_log_perror(CNCA_LOG_MARK, CNCA_LOG_ERR, APR_EGENERAL,
+                        "CNCA00133: database query '%s' failed: %s", label, cnca_db_error(db, rc));
+        return APR_EGENERAL;
+    }
+    ncols = apr_dbd_num_cols(db->driver, res);
+    rows = apr_array_make(p, 4, sizeof(const char **));
+    while ((rc = apr_dbd_get_row(db->driver, p, res, &row, -1)) == 0) {
+        const char **vals = apr_pcalloc(p, sizeof(char *) * (ncols + 1));
+        for (i = 0; i < ncols; ++i) {
+            const char *v = apr_dbd_get_entry(db->driver, row, i);
+            vals[i] = v ? apr_pstrdup(p, v) : NULL;
+        }
+        APR_ARRAY_PUSH(rows, const char **) = vals;
+    }
+    if (rc != -1) {
+        cnca_log_perror(CNCA_LOG_MARK, CNCA_LOG_ERR, APR_EGENERAL,
+                        "CNCA00134: reading rows of '%s' failed: %s", label,
+                        cnca_db_error(db, rc));
+        return APR_EGENERAL;
+    }
+    *prows = rows;
+    if (pncols) {
+        *pncols = ncols;
+    }
+    return APR_SUCCESS;
+}
+
+static apr_status_t raw(cnca_db_t *db, const char *sql)
+{
+    int nrows = 0;
+    int rc = apr_dbd_query(db->driver, db->handle, &nrows, sql);
+    if (rc != 0) {
+        cnca_log_perror(CNCA_LOG_MARK, CNCA_LOG_ERR, APR_EGENERAL,
+                        "CNCA00135: database '%s' failed: %s", sql, cnca_db_error(db, rc));
+        return APR_EGENERAL;
+    }
+    return APR_SUCCESS;
+}
+
+apr_status_t cnca_db_begin(cnca_db_t *db, apr_pool_t *p)
+{
+    (void)p;
+    return raw(db, strcmp(apr_dbd_name(db->driver), "sqlite3") ? "BEGIN" : "BEGIN IMMEDIATE");
+}
+
+apr_status_t cnca_db_commit(cnca_db_t *db, apr_pool_t *p)
+{
+    (void)p;
+    return raw(db, "COMMIT");
+}
+
+void cnca_db_rollback(cnca_db_t *db, apr_pool_t *p)
+{
+    (void)p;
+    raw(db, "ROLLBACK");
+}

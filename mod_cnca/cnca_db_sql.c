@@ -1,0 +1,33 @@
+/* Every SQL statement of the module, by label, portable between SQLite and
+ * PostgreSQL (APR DBD placeholders; arguments are strings). */
+#include "cnca_db.h"
+
+const cnca_db_stmt_t cnca_db_statements[] = {
+    {"person_by_id_hash",
+     "SELECT p.id, p.name, p.mobile, c.serial FROM persons p"
+     " LEFT JOIN certificates c ON c.person_id = p.id AND c.status = 'valid'"
+     " WHERE p.id_hash = %s"},
+    {"person_by_id", "SELECT id, name, mobile, id_enc, id_hash FROM persons WHERE id = %s"},
+    {"person_insert", "INSERT INTO persons (id_hash, id_enc, name, mobile, created_at, updated_at)"
+                      " VALUES (%s, %s, %s, %s, %s, %s)"},
+    {"person_update_mobile", "UPDATE persons SET mobile = %s, updated_at = %s WHERE id = %s"},
+    {"serial_insert", "INSERT INTO serials (serial, id_hash, algorithm, created_at)"
+                      " VALUES (%s, %s, %s, %s)"},
+    {"cert_insert",
+     "INSERT INTO certificates (person_id, serial, algorithm, not_before, not_after, cert_pem,"
+     " key_enc, status, created_at) VALUES (%s, %s, %s, %s, %s, %s, %s, 'valid', %s)"},
+    {"cert_by_person", "SELECT serial, algorithm, not_before, not_after, status, cert_pem"
+                       " FROM certificates WHERE person_id = %s AND status = 'valid'"},
+    {"signature_upsert",
+     "INSERT INTO signatures (person_id, png_b64, source, updated_at) VALUES (%s, %s, %s, %s)"
+     " ON CONFLICT (person_id) DO UPDATE SET png_b64 = excluded.png_b64,"
+     " source = excluded.source, updated_at = excluded.updated_at"},
+    {"signature_get", "SELECT png_b64 FROM signatures WHERE person_id = %s"},
+    {"audit_insert", "INSERT INTO audit (at, client, event, outcome, person_id, subject, detail)"
+                     " VALUES (%s, %s, %s, %s, %s, %s, %s)"},
+    {"sms_insert", "INSERT INTO sms_sends (at, mobile_hash, client) VALUES (%s, %s, %s)"},
+    {"sms_stats_mobile", "SELECT COUNT(*), MAX(at) FROM sms_sends WHERE mobile_hash = %s"
+                         " AND at >= %s"},
+    {"sms_count_client", "SELECT COUNT(*) FROM sms_sends WHERE client = %s AND at >= %s"},
+    {NULL, NULL},
+};

@@ -1,0 +1,51 @@
+/* libgd helpers shared by the image files (cnca_image.c, cnca_signature*.c,
+ * cnca_captcha.c) and their unit tests. Not for the glue: it sees only
+ * cnca_image.h and cnca_captcha.h. */
+#ifndef CNCA_IMAGE_GD_H
+#define CNCA_IMAGE_GD_H
+
+#include <gd.h>
+
+#include "cnca_image.h"
+
+/* A rectangle inside an image. */
+typedef struct {
+    int x, y, w, h;
+} cnca_image_box_t;
+
+/* The limits with zero fields replaced by the defaults (limits may be NULL). */
+cnca_image_limits_t cnca_image_limits_effective(const cnca_image_limits_t *limits);
+
+/* Byte limit, header inspection, pixel limit, JPEG scan limit, then decode.
+ * On success *pim is a truecolor image (the caller gdImageDestroy()s it),
+ * turned upright by the JPEG Exif orientation when `upright`. On failure
+ * *pcode and *pmsg as for cnca_signature_normalize; with p NULL the
+ * messages do not name the limits. */
+apr_status_t cnca_image_decode(gdImagePtr *pim, const char **pcode, const char **pmsg,
+                               apr_pool_t *p, const void *data, apr_size_t len,
+                               const cnca_image_limits_t *limits, int upright);
+
+/* A new truecolor image: src turned by Exif orientation 2..8 (NULL when
+ * out of memory; for 1, a copy). */
+gdImagePtr cnca_image_orient(gdImagePtr src, int orientation);
+
+/* A new truecolor image with alpha holding box of src, scaled down (area
+ * averaging, alpha weighted) to fit max_w x max_h; NULL when out of memory. */
+gdImagePtr cnca_image_fit(gdImagePtr src, const cnca_image_box_t *box, int max_w, int max_h);
+
+/* im as PNG (with its alpha channel when gdImageSaveAlpha(im, 1)), copied
+ * into p. */
+apr_status_t cnca_image_encode_png(const void **ppng, apr_size_t *plen, apr_pool_t *p,
+                                   gdImagePtr im);
+
+/* A photo of a signature on paper, made into ink on transparent in place:
+ * paper (and anything large and dark, such as a table around the paper or
+ * a shadow) fully transparent, ink darkened with alpha from its darkness,
+ * specks dropped. May replace *pim by a smaller working copy (photos are
+ * worked on at most CNCA_PHOTO_WORK_SIZE on a side). APR_ENOENT when
+ * nothing darker than the paper is found; APR_ENOMEM. Scratch memory comes
+ * from a subpool of p that is destroyed before return. */
+#define CNCA_PHOTO_WORK_SIZE 1600
+apr_status_t cnca_signature_photo_clean(gdImagePtr *pim, apr_pool_t *p);
+
+#endif

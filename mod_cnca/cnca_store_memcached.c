@@ -1,0 +1,230 @@
+#include <string.h>
+
+#include <apr_strings.h>
+#include <libmemcached/memcached.h>
+#include <libmemcachedutil-1.0/pool.h>
+#include <openssl/sha.h>
+
+#include "cnca_crypto.h"
+#include "cnca_log.h"
+#include "cnca_store.h"
+
+struct cnca_store {
+    memcached_st *proto;
+    memcached_pool_st *pool;
+};
+
+static apr_status_t store_cleanup(void *data)
+{
+    cnca_store_t *store = data;
+    if (store->pool) {
+        memcached_pool_destroy(store->pool);
+        store->pool = NULL;
+    }
+    if (store->proto) {
+        memcached_free(store->proto);
+        store->proto = NULL;
+    }
+    return APR_SUCCESS;
+}
+
+apr_status_t cnca_store_create(cnca_store_t **pstore, apr_pool_t *p, const char *servers,
+                               int pool_max)
+{
+    cnca_store_t *store = apr_pcalloc(p, sizeof(*store));
+    memcached_server_st *list = NULL;
+    memcached_return_t rc;
+    apr_status_t rv = APR_EGENERAL;
+
+    *pstore = NULL;
+    apr_pool_cleanup_register(p, store, store_cleanup, apr_pool_cleanup_null);
+    if (!(store->proto = memcached_create(NULL))) {
+        goto leave;
+    }
+    list = memcached_servers_parse(servers);
+    if (!list || (rc = memcached_server_push(store->proto, list)) != MEMCACHED_SUCCESS) {
+        cnca_log_perror(CNCA_LOG_MARK, CNCA_LOG_ERR, rv,
+                        "CNCA00111: cannot use memcached servers '%s'", servers);
+        goto leave;
+    }
+    memcached_behavior_set(store->proto, MEMCACHED_BEHAVIOR_SUPPORT_CAS, 1);
+    memcached_behavior_set(store->proto, MEMCACHED_BEHAVIOR_TCP_NODELAY, 1);
+    memcached_behavior_set(store->proto, MEMCACHED_BEHAVIOR_NO_BLOCK, 1);
+    memcached_behavior_set(store->proto, MEMCACHED_BEHAVIOR_CONNECT_TIMEOUT, 1000);
+    memcached_behavior_set(store->proto, MEMCACHED_BEHAVIOR_POLL_TIMEOUT, 1000);
+    memcached_behavior_set(store->proto, MEMCACHED_BEHAVIOR_RCV_TIMEOUT, 1000000);
+    memcached_behavior_set(store->proto, MEMCACHED_BEHAVIOR_SND_TIMEOUT, 1000000);
+    /* a restarted memcached is used again within a second */
+    memcached_behavior_set(store->proto, MEMCACHED_BEHAVIOR_RETRY_TIMEOUT, 1);
+    memcached_behavior_set(store->proto, MEMCACHED_BEHAVIOR_DEAD_TIMEOUT, 1);
+    if (!(store->pool = memcached_pool_create(store->proto, 1, pool_max > 0 ? pool_max : 16))) {
+        goto leave;
+    }
+    *pstore = store;
+    rv = APR_SUCCESS;
+leave:
+    if (list) {
+        memcached_server_list_free(list);
+    }
+    return rv;
+}
+
+const char *cnca_store_key(apr_pool_t *p, const char *kind, const char *name)
+{
+    unsigned char md[SHA256_DIGEST_LENGTH];
+    SHA256((const unsigned char *)name, strlen(name), md);
+    return apr_pstrcat(p, "cnca:", kind, ":", cnca_hex(p, md, sizeof(md)), NULL);
+}
+
+static memcached_st *fetch(cnca_store_t *store)
+{
+    struct timespec wait = {1, 0};
+    memcached_return_t rc;
+    memcached_st *mc = memcached_pool_fetch(store->pool, &wait, &rc);
+
+    if (!mc) {
+        cnca_log_perror(CNCA_LOG_MARK, CNCA_LOG_ERR, APR_EGENERAL,
+                        "CNCA00112: no memcached connection free in the pool: %s",
+                        memcached_strerror(NULL, rc));
+    }
+    return mc;
+}
+
+static apr_status_t fail(memcached_st *mc, memcached_return_t rc, const char *op)
+{
+    cnca_log_perror(CNCA_LOG_MARK, CNCA_LOG_ERR, APR_EGENERAL, "CNCA00113: memcached %s failed: %s",
+                    op, memcached_last_error_message(mc) ? memcached_last_error_message(mc)
+                                                         : memcached_strerror(mc, rc));
+    return APR_EGENERAL;
+}
+
+apr_status_t cnca_store_get(char **pval, apr_size_t *plen, uint64_t *pcas, cnca_store_t *store,
+                            apr_pool_t *p, const char *key)
+{
+    memcached_st *mc;
+    memcached_result_st *res;
+    memcached_return_t rc;
+    const char *keys[1] = {key};
+    size_t klen[1] = {strlen(key)};
+    apr_status_t rv = APR_NOTFOUND;
+
+    *pval = NULL;
+    *plen = 0;
+    if (pcas) {
+        *pcas = 0;
+    }
+    if (!(mc = fetch(store))) {
+        return APR_EGENERAL;
+    }
+    rc = memcached_mget(mc, keys, klen, 1);
+    if (rc != MEMCACHED_SUCCESS) {
+        rv = fail(mc, rc, "get");
+        goto leave;
+    }
+    res = memcached_fetch_result(mc, NULL, &rc);
+    if (res) {
+        apr_size_t len = memcached_result_length(res);
+        *pval = apr_palloc(p, len + 1);
+        memcpy(*pval, memcached_result_value(res), len);
+        (*pval)[len] = '\0';
+        *plen = len;
+        if (pcas) {
+            *pcas = memcached_result_cas(res);
+        }
+        memcached_result_free(res);
+        /* drain the end of the answer */
+        while ((res = memcached_fetch_result(mc, NULL, &rc))) {
+            memcached_result_free(res);
+        }
+        rv = APR_SUCCESS;
+    }
+    else if (rc != MEMCACHED_END && rc != MEMCACHED_NOTFOUND && rc != MEMCACHED_SUCCESS) {
+        rv = fail(mc, rc, "get");
+    }
+leave:
+    memcached_pool_release(store->pool, mc);
+    return rv;
+}
+
+typedef memcached_return_t store_fn(memcached_st *, const char *, size_t, const char *, size_t,
+                                    time_t, uint32_t);
+
+static apr_status_t store_op(cnca_store_t *store, store_fn *fn, const char *op, const char *key,
+                             const char *val, apr_size_t len, int ttl)
+{
+    memcached_st *mc;
+    memcached_return_t rc;
+    apr_status_t rv;
+
+    if (!(mc = fetch(store))) {
+        return APR_EGENERAL;
+    }
+    rc = fn(mc, key, strlen(key), val, len, (time_t)ttl, 0);
+    if (rc == MEMCACHED_SUCCESS) {
+        rv = APR_SUCCESS;
+    }
+    else if (rc == MEMCACHED_NOTSTORED || rc == MEMCACHED_DATA_EXISTS) {
+        rv = APR_EEXIST;
+    }
+    else {
+        rv = fail(mc, rc, op);
+    }
+    memcached_pool_release(store->pool, mc);
+    return rv;
+}
+
+apr_status_t cnca_store_set(cnca_store_t *store, const char *key, const char *val,
+                            apr_size_t len, int ttl)
+{
+    return store_op(store, memcached_set, "set", key, val, len, ttl);
+}
+
+apr_status_t cnca_store_add(cnca_store_t *store, const char *key, const char *val,
+                            apr_size_t len, int ttl)
+{
+    return store_op(store, memcached_add, "add", key, val, len, ttl);
+}
+
+apr_status_t cnca_store_cas(cnca_store_t *store, const char *key, const char *val,
+                            apr_size_t len, int ttl, uint64_t cas)
+{
+    memcached_st *mc;
+    memcached_return_t rc;
+    apr_status_t rv;
+
+    if (!(mc = fetch(store))) {
+        return APR_EGENERAL;
+    }
+    rc = memcached_cas(mc, key, strlen(key), val, len, (time_t)ttl, 0, cas);
+    if (rc == MEMCACHED_SUCCESS) {
+        rv = APR_SUCCESS;
+    }
+    else if (rc == MEMCACHED_DATA_EXISTS) {
+        rv = APR_EEXIST;
+    }
+    else if (rc == MEMCACHED_NOTFOUND) {
+        rv = APR_NOTFOUND;
+    }
+    else {
+        rv = fail(mc, rc, "cas");
+    }
+    memcached_pool_release(store->pool, mc);
+    return rv;
+}
+
+apr_status_t cnca_store_delete(cnca_store_t *store, const char *key)
+{
+    memcached_st *mc;
+    memcached_return_t rc;
+    apr_status_t rv = APR_SUCCESS;
+
+    if (!(mc = fetch(store))) {
+        return APR_EGENERAL;
+    }
+    rc = memcached_delete(mc, key, strlen(key), 0);
+    if (rc != MEMCACHED_SUCCESS && rc != MEMCACHED_NOTFOUND) {
+        rv = fail(mc, rc, "delete");
+    }
+    memcached_pool_release(store->pool, mc);
+    return rv;
+}

@@ -1,0 +1,148 @@
+'use strict';
+/* Static checks of every page, no backend needed: the pages are served from
+ * htdocs/ (or CNCA_BASE_URL) and the API is stubbed so each page renders in
+ * the state where it is allowed. */
+const { test, before, after } = require('node:test');
+const assert = require('node:assert/strict');
+const L = require('./lib');
+
+const LOGGED_IN = ['me', 'mobile', 'signature', 'terms'];
+const MAX_WEIGHT = 60 * 1024;
+let srv;
+let base;
+
+before(async () => {
+  if (L.BASE) base = L.BASE;
+  else {
+    srv = await L.startStatic();
+    base = srv.base;
+  }
+});
+after(async () => { if (srv) await srv.close(); });
+
+/* Loads a page as the session allows it; returns the phone. */
+async function open(name, over = {}) {
+  const ph = await L.phone();
+  await L.stubApi(ph.page, {
+    'GET session': L.session({ step: name, logged_in: LOGGED_IN.includes(name), face: { status: 'pass', message: '' }, ...over }),
+  });
+  await ph.page.goto(base + '/cnca/' + name + '.html');
+  await ph.page.waitForLoadState('networkidle');
+  return ph;
+}
+
+/* What the layout checks measure, in the page. */
+function measure() {
+  const visible = (e) => {
+    const r = e.getBoundingClientRect();
+    const s = getComputedStyle(e);
+    return r.width > 1 && r.height > 1 && s.visibility !== 'hidden' && s.display !== 'none';
+  };
+  const describe = (e) => e.tagName.toLowerCase() + (e.id ? '#' + e.id : '') + ' "' + (e.textContent || e.value || '').trim().slice(0, 20) + '"';
+  const unlabeled = [];
+  const small = [];
+  for (const i of document.querySelectorAll('input, select, textarea')) {
+    if (!i.labels || i.labels.length === 0) unlabeled.push(describe(i));
+    if (parseFloat(getComputedStyle(i).fontSize) < 16) small.push(describe(i));
+  }
+  const taps = [];
+  const targets = document.querySelectorAll('button, a, summary, select, label.check, label.radio, ' +
+    'input:not([type="checkbox"]):not([type="radio"]):not([type="file"])');
+  for (const e of targets) {
+    if (!visible(e)) continue;
+    if (e.tagName === 'A' && e.closest('p, li, td')) continue; /* a link inside running text */
+    const h = e.getBoundingClientRect().height;
+    if (h < 43.5) taps.push(describe(e) + ' ' + h.toFixed(1) + 'px');
+  }
+  return { unlabeled, small, taps };
+}
+
+async function noHorizontalScroll(page, width) {
+  await page.setViewportSize({ width, height: 667 });
+  await page.waitForTimeout(50);
+  const [sw, cw] = await page.evaluate(() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]);
+  assert.ok(sw <= cw, `horizontal scroll at ${width}px: scrollWidth ${sw} > ${cw}`);
+}
+
+/* HTML + its own CSS + JS (not vendor/), in bytes. */
+async function weight(name) {
+  const pageUrl = base + '/cnca/' + name + '.html';
+  const html = await (await fetch(pageUrl)).text();
+  const refs = [...html.matchAll(/<(?:link[^>]*rel="stylesheet"[^>]*href|script[^>]*src)="([^"]+)"/g)]
+    .map((m) => m[1]).filter((u) => !/^vendor\//.test(u));
+  let total = Buffer.byteLength(html);
+  for (const u of refs) total += (await (await fetch(new URL(u, pageUrl))).arrayBuffer()).byteLength;
+  return total;
+}
+
+test('htdocs has every page the manual and API.md name', () => {
+  for (const p of ['index', 'apply', 'apply-verify', 'bank', 'face', 'face-done', 'confirm', 'signature',
+    'terms', 'me', 'login', 'mobile', 'help', 'terms-of-use']) {
+    assert.ok(L.PAGES.includes(p), p + '.html is missing');
+  }
+});
+
+for (const name of L.PAGES) {
+  test(`${name}.html: renders clean, labelled, 16px inputs, 44px targets, no side scroll, < 60 KB`, async () => {
+    const ph = await open(name);
+    try {
+      const { page, problems } = ph;
+      assert.match(page.url(), new RegExp('/' + name + '\\.html'), 'the guard moved the page away');
+      await L.shot(page, 'static-' + name);
+      assert.deepEqual(problems, [], 'console errors');
+      const m = await page.evaluate(measure);
+      assert.deepEqual(m.unlabeled, [], 'inputs without a <label>');
+      assert.deepEqual(m.small, [], 'inputs under 16px');
+      assert.deepEqual(m.taps, [], 'tap targets under 44px');
+      assert.equal((await page.locator('footer').innerText()).replace(/\n+/g, '\n'),
+        '本服务由上海CA大家签提供\nCopyright © Letusign.com. 版权所有\n客户服务热线: 962600');
+      await noHorizontalScroll(page, 320);
+      await page.screenshot({ path: require('node:path').join(L.ARTIFACTS, `static-${name}-320.png`), fullPage: true });
+      await noHorizontalScroll(page, 414);
+      const w = await weight(name);
+      assert.ok(w < MAX_WEIGHT, `${name}: ${w} bytes`);
+    } finally {
+      await ph.close();
+    }
+  });
+}
+
+test('every page loads without the API: only the API calls fail', async () => {
+  const ph = await L.phone();
+  try {
+    for (const name of L.PAGES) {
+      ph.problems.length = 0;
+      await ph.page.goto(base + '/cnca/' + name + '.html');
+      await ph.page.waitForLoadState('networkidle');
+      const others = ph.problems.filter((p) => !/\/cnca\/api\//.test(p.url));
+      assert.deepEqual(others, [], name + ': errors besides failed API calls');
+      if (!L.BASE) {
+        assert.ok(await ph.page.locator('#banner').isVisible(), name + ': no notice that the service is unreachable');
+      }
+    }
+  } finally {
+    await ph.close();
+  }
+});
+
+test('the signature library is vendored from npm, not written by hand', () => {
+  const fs = require('node:fs');
+  const path = require('node:path');
+  const vendored = path.join(L.HTDOCS, 'vendor', 'signature_pad.umd.min.js');
+  const built = path.join(L.ROOT, 'node_modules', 'signature_pad', 'dist', 'signature_pad.umd.min.js');
+  assert.ok(fs.existsSync(vendored), 'htdocs/vendor/signature_pad.umd.min.js: run `npm ci && npm run vendor`');
+  assert.ok(fs.readFileSync(vendored).equals(fs.readFileSync(built)), 'vendor copy differs from node_modules');
+});
+
+test('no inline script, style or event handler in any page (CSP)', () => {
+  const fs = require('node:fs');
+  const path = require('node:path');
+  for (const name of L.PAGES) {
+    const html = fs.readFileSync(path.join(L.HTDOCS, name + '.html'), 'utf8');
+    assert.doesNotMatch(html, /<script(?![^>]*\bsrc=)[^>]*>/i, name + ': inline <script>');
+    assert.doesNotMatch(html, /<style/i, name + ': <style>');
+    assert.doesNotMatch(html, /\sstyle=/i, name + ': style attribute');
+    assert.doesNotMatch(html, /\son[a-z]+=/i, name + ': inline event handler');
+    assert.doesNotMatch(html, /(src|href)="(https?:)?\/\//i, name + ': a resource from another server');
+  }
+});
