@@ -13,7 +13,9 @@ APR_LIBS   := $(shell apr-1-config --link-ld --libs 2>/dev/null) \
 
 WARN      := -Wall -Wextra
 CFLAGS    ?= -O2 -g
-CORE_CFLAGS := $(CFLAGS) $(WARN) -fPIC -std=gnu11 $(APR_CFLAGS) $(PKG_CFLAGS)
+# hidden: each module keeps its own copy of the core (log sink, keys), so
+# mod_cnca and mod_cnca_sandbox never resolve each other's core symbols
+CORE_CFLAGS := $(CFLAGS) $(WARN) -fPIC -fvisibility=hidden -std=gnu11 $(APR_CFLAGS) $(PKG_CFLAGS)
 
 CORE_SRC  := $(sort $(wildcard mod_cnca/cnca_*.c))
 CORE_OBJ  := $(patsubst mod_cnca/%.c,$(BUILD)/core/%.o,$(CORE_SRC))

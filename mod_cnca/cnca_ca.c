@@ -40,6 +40,7 @@ struct cnca_ca {
     int sm2;         /* SM2 key: SM3 and the distinguishing ID */
     EVP_MD *sign_md; /* SHA-256, or SM3 for SM2 */
     EVP_MD *sha1;    /* key identifiers, RFC 5280 4.2.1.2 method (1) */
+    cnca_keygen_t *keygen;
     apr_time_t not_after;
     /* basicConstraints, keyUsage, extendedKeyUsage; then each certificate's
      * own subjectKeyIdentifier; then the authorityKeyIdentifier */
@@ -331,12 +332,19 @@ apr_status_t cnca_ca_load(cnca_ca_t **pca, apr_pool_t *p, const char *cert_file,
         *perr = apr_psprintf(p, "preparing the CA failed: %s", cnca_ossl_errors(ptemp));
         goto leave;
     }
+    if (cnca_keygen_create(&ca->keygen, p) != APR_SUCCESS) {
+        *perr = "preparing the key pair generator failed (CNCA00304)";
+        goto leave;
+    }
     ca->description = make_description(ca, p);
     *pca = ca;
     rv = APR_SUCCESS;
 leave:
     BIO_free(bio);
     apr_pool_destroy(ptemp);
+    if (rv != APR_SUCCESS) {
+        apr_pool_cleanup_run(p, ca, ca_cleanup);
+    }
     return rv;
 }
 
@@ -579,6 +587,29 @@ static int set_serial(X509 *x, const char *hex)
     return ok;
 }
 
+/* The subjectPublicKeyInfo. X509_set_pubkey in OpenSSL 3.0 runs the key
+ * through an encoder and a decoder, which costs several times an EC key
+ * generation; for EC and SM2 the structure is set from the public point
+ * directly ({ id-ecPublicKey, namedCurve }, uncompressed point: what the
+ * encoder writes). X509_get0_pubkey(x) is not used before x is re-parsed. */
+static int set_public_key(X509 *x, EVP_PKEY *key, cnca_key_alg_t alg)
+{
+    unsigned char *point = NULL;
+    size_t len;
+    int curve = alg == CNCA_ALG_SM2 ? NID_sm2 : NID_X9_62_prime256v1;
+
+    if (alg != CNCA_ALG_EC_P256 && alg != CNCA_ALG_SM2) {
+        return X509_set_pubkey(x, key) == 1;
+    }
+    if ((len = EVP_PKEY_get1_encoded_public_key(key, &point)) == 0 ||
+        X509_PUBKEY_set0_param(X509_get_X509_PUBKEY(x), OBJ_nid2obj(NID_X9_62_id_ecPublicKey),
+                               V_ASN1_OBJECT, OBJ_nid2obj(curve), point, (int)len) != 1) {
+        OPENSSL_free(point);
+        return 0;
+    }
+    return 1; /* x owns point */
+}
+
 static int add_key_id(X509 *x, const EVP_MD *sha1)
 {
     ASN1_OCTET_STRING *ski = NULL;
@@ -642,7 +673,7 @@ apr_status_t cnca_ca_issue(cnca_issued_t **pout, cnca_ca_t *ca, const cnca_issue
                         "CNCA00310: certificate request refused: %s", why);
         goto leave;
     }
-    if ((rv = cnca_ca_key_generate(&key, req->alg, ptemp)) != APR_SUCCESS) {
+    if ((rv = cnca_keygen_generate(&key, ca->keygen, req->alg, ptemp)) != APR_SUCCESS) {
         goto leave; /* logged */
     }
 
@@ -654,7 +685,7 @@ apr_status_t cnca_ca_issue(cnca_issued_t **pout, cnca_ca_t *ca, const cnca_issue
         X509_set_issuer_name(x, X509_get_subject_name(ca->cert)) != 1 ||
         !ASN1_TIME_set(X509_getm_notBefore(x), (time_t)apr_time_sec(nb)) ||
         !ASN1_TIME_set(X509_getm_notAfter(x), (time_t)apr_time_sec(na)) ||
-        X509_set_pubkey(x, key) != 1) {
+        !set_public_key(x, key, req->alg)) {
         goto failed;
     }
     name = X509_get_subject_name(x);

@@ -36,9 +36,15 @@ apr_status_t cnca_key_alg_parse(cnca_key_alg_t *palg, const char *name);
 /* The name cnca_key_alg_parse takes; NULL for a value outside the enum. */
 const char *cnca_key_alg_name(cnca_key_alg_t alg);
 
+/* Makes key pairs. Holds the EC P-256 and SM2 domain parameters, made once;
+ * safe for concurrent use by many threads. The pool cleanup frees it. */
+typedef struct cnca_keygen cnca_keygen_t;
+apr_status_t cnca_keygen_create(cnca_keygen_t **pkg, apr_pool_t *p);
+
 /* A fresh key pair: EC on P-256; key type "SM2" (not EC on the SM2 curve);
  * RSA of 2048 or 3072 bits with e = 65537. The pool cleanup frees it. */
-apr_status_t cnca_ca_key_generate(EVP_PKEY **pkey, cnca_key_alg_t alg, apr_pool_t *p);
+apr_status_t cnca_keygen_generate(EVP_PKEY **pkey, cnca_keygen_t *kg, cnca_key_alg_t alg,
+                                  apr_pool_t *p);
 
 /* The private key as unencrypted PKCS#8 PEM ("BEGIN PRIVATE KEY") in p; the
  * text is wiped when p is destroyed. Never log it. */

@@ -79,32 +79,77 @@ static apr_status_t pkey_cleanup(void *data)
     return APR_SUCCESS;
 }
 
-apr_status_t cnca_ca_key_generate(EVP_PKEY **pkey, cnca_key_alg_t alg, apr_pool_t *p)
+/* Domain parameters made once: a key pair generated from them skips
+ * building the curve (a third of the time of an EC P-256 key pair). */
+struct cnca_keygen {
+    EVP_PKEY *ec_p256;
+    EVP_PKEY *sm2;
+};
+
+static apr_status_t keygen_cleanup(void *data)
+{
+    cnca_keygen_t *kg = data;
+
+    EVP_PKEY_free(kg->ec_p256);
+    EVP_PKEY_free(kg->sm2);
+    return APR_SUCCESS;
+}
+
+static EVP_PKEY *make_params(const char *type, const char *group)
+{
+    EVP_PKEY_CTX *ctx;
+    EVP_PKEY *params = NULL;
+
+    if (!(ctx = EVP_PKEY_CTX_new_from_name(NULL, type, NULL)) || EVP_PKEY_paramgen_init(ctx) != 1 ||
+        (group && EVP_PKEY_CTX_set_group_name(ctx, group) != 1) ||
+        EVP_PKEY_paramgen(ctx, &params) != 1) {
+        EVP_PKEY_free(params);
+        params = NULL;
+    }
+    EVP_PKEY_CTX_free(ctx);
+    return params;
+}
+
+apr_status_t cnca_keygen_create(cnca_keygen_t **pkg, apr_pool_t *p)
+{
+    cnca_keygen_t *kg = apr_pcalloc(p, sizeof(*kg));
+
+    *pkg = NULL;
+    apr_pool_cleanup_register(p, kg, keygen_cleanup, apr_pool_cleanup_null);
+    ERR_clear_error();
+    /* "SM2" is its own key type, on the SM2 curve by default */
+    if (!(kg->ec_p256 = make_params("EC", "P-256")) || !(kg->sm2 = make_params("SM2", NULL))) {
+        cnca_log_perror(CNCA_LOG_MARK, CNCA_LOG_ERR, APR_EGENERAL,
+                        "CNCA00304: making the EC P-256 and SM2 domain parameters failed: %s",
+                        cnca_ossl_errors(p));
+        return APR_EGENERAL;
+    }
+    *pkg = kg;
+    return APR_SUCCESS;
+}
+
+apr_status_t cnca_keygen_generate(EVP_PKEY **pkey, cnca_keygen_t *kg, cnca_key_alg_t alg,
+                                  apr_pool_t *p)
 {
     EVP_PKEY_CTX *ctx = NULL;
     EVP_PKEY *key = NULL;
     OSSL_PARAM params[3];
-    const char *type;
-    char group[] = "P-256";
-    size_t bits = 0;
+    size_t bits = alg == CNCA_ALG_RSA2048 ? 2048 : 3072;
     unsigned int e = 65537;
     apr_status_t rv = APR_EGENERAL;
 
     *pkey = NULL;
-    params[0] = OSSL_PARAM_construct_end();
+    ERR_clear_error();
     switch (alg) {
         case CNCA_ALG_EC_P256:
-            type = "EC";
-            params[0] = OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, group, 0);
-            params[1] = OSSL_PARAM_construct_end();
-            break;
         case CNCA_ALG_SM2:
-            type = "SM2"; /* its own key type, on the SM2 curve by default */
+            ctx =
+                EVP_PKEY_CTX_new_from_pkey(NULL, alg == CNCA_ALG_SM2 ? kg->sm2 : kg->ec_p256, NULL);
+            params[0] = OSSL_PARAM_construct_end();
             break;
         case CNCA_ALG_RSA2048:
         case CNCA_ALG_RSA3072:
-            type = "RSA";
-            bits = alg == CNCA_ALG_RSA2048 ? 2048 : 3072;
+            ctx = EVP_PKEY_CTX_new_from_name(NULL, "RSA", NULL);
             params[0] = OSSL_PARAM_construct_size_t(OSSL_PKEY_PARAM_RSA_BITS, &bits);
             params[1] = OSSL_PARAM_construct_uint(OSSL_PKEY_PARAM_RSA_E, &e);
             params[2] = OSSL_PARAM_construct_end();
@@ -114,9 +159,8 @@ apr_status_t cnca_ca_key_generate(EVP_PKEY **pkey, cnca_key_alg_t alg, apr_pool_
                             "CNCA00300: unknown key algorithm %d", (int)alg);
             return APR_EINVAL;
     }
-    ERR_clear_error();
-    if (!(ctx = EVP_PKEY_CTX_new_from_name(NULL, type, NULL)) || EVP_PKEY_keygen_init(ctx) != 1 ||
-        EVP_PKEY_CTX_set_params(ctx, params) != 1 || EVP_PKEY_generate(ctx, &key) != 1) {
+    if (!ctx || EVP_PKEY_keygen_init(ctx) != 1 || EVP_PKEY_CTX_set_params(ctx, params) != 1 ||
+        EVP_PKEY_generate(ctx, &key) != 1) {
         cnca_log_perror(CNCA_LOG_MARK, CNCA_LOG_ERR, rv,
                         "CNCA00301: generating a %s key pair failed: %s", cnca_key_alg_name(alg),
                         cnca_ossl_errors(p));

@@ -1,6 +1,7 @@
 /* The picture captcha: answer and image. Every random choice (colours,
  * placement, turn, size, wave, noise) comes from the CSPRNG, so no picture
  * tells anything about the next. */
+#include <pthread.h>
 #include <string.h>
 
 #include <apr_strings.h>
@@ -15,11 +16,9 @@
 #define W CNCA_CAPTCHA_WIDTH
 #define H CNCA_CAPTCHA_HEIGHT
 #define MAX_DIGITS 8
+/* zlib level: a noisy picture hardly compresses; speed matters more */
+#define CAPTCHA_PNG_LEVEL 1
 #define PI 3.14159265358979323846
-
-static char font_path[1024] = CNCA_CAPTCHA_FONT;
-/* 0 untried, 1 loads, -1 does not: the built-in font is used */
-static int font_state;
 
 /* Random numbers drawn from a buffer the CSPRNG fills. */
 typedef struct {
@@ -162,21 +161,123 @@ static void noise_curve(gdImagePtr im, rng_t *g, int colour, int thickness)
     gdImageSetThickness(im, 1);
 }
 
-/* One character of libgd's built-in giant font (9x15), scaled, turned by
- * angle about (cx, cy), with bilinear coverage: the fallback when there is
- * no TrueType font. */
-static void builtin_char(gdImagePtr im, int ch, double cx, double cy, double scale, double angle,
-                         int colour)
+/* Digit shapes as coverage masks (0..255), made once at start-up: from the
+ * TrueType font with FreeType's anti-aliasing, or from libgd's built-in
+ * giant font (9x15 bits). Drawing a captcha then only samples these, turned
+ * and scaled, so no request runs FreeType (whose hinting of each new size
+ * costs far more than the whole picture) and the masks, read-only after
+ * start-up, are shared by all threads. */
+#define GLYPH_PT 23.0 /* the TrueType size the masks are made at */
+#define GLYPH_MAX 64  /* a mask's largest side */
+#define GLYPH_CANVAS 96
+
+typedef struct {
+    int w, h;
+    unsigned char cov[GLYPH_MAX * GLYPH_MAX];
+} glyph_t;
+
+typedef struct {
+    glyph_t digit[10];
+    double scale; /* mask pixels to picture pixels at the nominal size */
+    int truetype;
+} glyph_set_t;
+
+static glyph_set_t glyphs;
+static int glyphs_ready;
+static pthread_once_t glyphs_once = PTHREAD_ONCE_INIT;
+
+/* Crops the coverage in the red channel of a white-on-black canvas. */
+static apr_status_t glyph_from_canvas(glyph_t *gl, gdImagePtr im)
+{
+    int x, y, x0 = GLYPH_CANVAS, y0 = GLYPH_CANVAS, x1 = -1, y1 = -1;
+
+    for (y = 0; y < GLYPH_CANVAS; ++y) {
+        for (x = 0; x < GLYPH_CANVAS; ++x) {
+            if (gdTrueColorGetRed(im->tpixels[y][x])) {
+                x0 = x < x0 ? x : x0, x1 = x > x1 ? x : x1;
+                y0 = y < y0 ? y : y0, y1 = y > y1 ? y : y1;
+            }
+        }
+    }
+    if (x1 < 0 || x0 == 0 || y0 == 0 || x1 == GLYPH_CANVAS - 1 || y1 == GLYPH_CANVAS - 1 ||
+        x1 - x0 + 1 > GLYPH_MAX || y1 - y0 + 1 > GLYPH_MAX) {
+        return APR_EGENERAL; /* empty, or not wholly on the canvas */
+    }
+    gl->w = x1 - x0 + 1;
+    gl->h = y1 - y0 + 1;
+    for (y = 0; y < gl->h; ++y) {
+        for (x = 0; x < gl->w; ++x) {
+            gl->cov[y * gl->w + x] = (unsigned char)gdTrueColorGetRed(im->tpixels[y0 + y][x0 + x]);
+        }
+    }
+    return APR_SUCCESS;
+}
+
+/* The ten digits from a TrueType font; on failure *perr says why. */
+static apr_status_t glyphs_truetype(glyph_set_t *set, const char *path, const char **perr)
+{
+    gdImagePtr im = gdImageCreateTrueColor(GLYPH_CANVAS, GLYPH_CANVAS);
+    apr_status_t rv = APR_SUCCESS;
+    int d, brect[8];
+
+    *perr = NULL;
+    if (!im) {
+        *perr = "out of memory";
+        return APR_ENOMEM;
+    }
+    for (d = 0; d < 10 && rv == APR_SUCCESS; ++d) {
+        char s[2] = {(char)('0' + d), '\0'};
+        gdImageFilledRectangle(im, 0, 0, GLYPH_CANVAS - 1, GLYPH_CANVAS - 1, gdTrueColor(0, 0, 0));
+        *perr = gdImageStringFT(im, brect, gdTrueColor(255, 255, 255), path, GLYPH_PT, 0,
+                                GLYPH_CANVAS / 4, GLYPH_CANVAS * 3 / 4, s);
+        if (*perr) {
+            rv = APR_ENOENT;
+        } else if ((rv = glyph_from_canvas(&set->digit[d], im)) != APR_SUCCESS) {
+            *perr = "a digit does not fit the glyph canvas";
+        }
+    }
+    gdImageDestroy(im);
+    set->scale = 1.0;
+    set->truetype = 1;
+    return rv;
+}
+
+/* The ten digits from libgd's built-in giant font, scaled up when drawn. */
+static void glyphs_builtin(glyph_set_t *set)
 {
     gdFontPtr f = gdFontGetGiant();
-    const char *bits;
-    double ca = cosine(angle), sa = sine(angle);
-    int reach = (int)(scale * (f->w > f->h ? f->w : f->h) * 0.75) + 2, x, y;
+    int d, x, y;
 
-    if (ch < f->offset || ch >= f->offset + f->nchars) {
-        return;
+    for (d = 0; d < 10; ++d) {
+        glyph_t *gl = &set->digit[d];
+        const char *bits = f->data + (apr_size_t)('0' + d - f->offset) * f->w * f->h;
+        gl->w = f->w;
+        gl->h = f->h;
+        for (y = 0; y < f->h; ++y) {
+            for (x = 0; x < f->w; ++x) {
+                gl->cov[y * f->w + x] = bits[y * f->w + x] ? 255 : 0;
+            }
+        }
     }
-    bits = f->data + (apr_size_t)(ch - f->offset) * f->w * f->h;
+    set->scale = GLYPH_PT / 10.5; /* about as tall as the TrueType digits */
+    set->truetype = 0;
+}
+
+static void glyphs_default(void)
+{
+    if (!__atomic_load_n(&glyphs_ready, __ATOMIC_ACQUIRE)) {
+        cnca_captcha_set_font(NULL);
+    }
+}
+
+/* A glyph scaled by scale and turned by angle about its centre, drawn
+ * centred on (cx, cy) with bilinear coverage. */
+static void draw_glyph(gdImagePtr im, const glyph_t *gl, double cx, double cy, double scale,
+                       double angle, int colour)
+{
+    double ca = cosine(angle), sa = sine(angle);
+    int reach = (int)(scale * (gl->w > gl->h ? gl->w : gl->h) * 0.75) + 2, x, y;
+
     for (y = (int)cy - reach; y <= (int)cy + reach; ++y) {
         for (x = (int)cx - reach; x <= (int)cx + reach; ++x) {
             double dx = x - cx, dy = y - cy, u, v, fu, fv, cov = 0;
@@ -184,58 +285,28 @@ static void builtin_char(gdImagePtr im, int ch, double cx, double cy, double sca
             if (x < 0 || y < 0 || x >= W || y >= H) {
                 continue;
             }
-            u = (ca * dx - sa * dy) / scale + f->w / 2.0 - 0.5;
-            v = (sa * dx + ca * dy) / scale + f->h / 2.0 - 0.5;
+            u = (ca * dx - sa * dy) / scale + gl->w / 2.0 - 0.5;
+            v = (sa * dx + ca * dy) / scale + gl->h / 2.0 - 0.5;
             u0 = ifloor(u);
             v0 = ifloor(v);
+            if (u0 < -1 || v0 < -1 || u0 >= gl->w || v0 >= gl->h) {
+                continue;
+            }
             fu = u - u0;
             fv = v - v0;
             for (j = 0; j <= 1; ++j) {
                 for (i = 0; i <= 1; ++i) {
                     int bu = u0 + i, bv = v0 + j;
-                    if (bu >= 0 && bv >= 0 && bu < f->w && bv < f->h && bits[bv * f->w + bu]) {
-                        cov += (i ? fu : 1 - fu) * (j ? fv : 1 - fv);
+                    if (bu >= 0 && bv >= 0 && bu < gl->w && bv < gl->h) {
+                        cov += (i ? fu : 1 - fu) * (j ? fv : 1 - fv) * gl->cov[bv * gl->w + bu];
                     }
                 }
             }
             if (cov > 0) {
-                im->tpixels[y][x] = mix(im->tpixels[y][x], colour, cov);
+                im->tpixels[y][x] = mix(im->tpixels[y][x], colour, cov / 255.0);
             }
         }
     }
-}
-
-static void font_failed(const char *err)
-{
-    if (__atomic_exchange_n(&font_state, -1, __ATOMIC_RELAXED) != -1) {
-        cnca_log_perror(CNCA_LOG_MARK, CNCA_LOG_WARNING, APR_ENOENT,
-                        "CNCA00420: captcha font %s unusable (%s); using the built-in font",
-                        font_path, err);
-    }
-}
-
-/* Digit ch centred on (cx, cy): TrueType when it works, else built-in. */
-static void draw_digit(gdImagePtr im, int ch, double cx, double cy, double pt, double angle,
-                       int colour)
-{
-    char s[2] = {(char)ch, '\0'};
-
-    if (__atomic_load_n(&font_state, __ATOMIC_RELAXED) >= 0) {
-        int brect[8];
-        char *err = gdImageStringFT(NULL, brect, colour, font_path, pt, angle, 0, 0, s);
-        if (!err) {
-            /* the bounding box is about the pen position: move its centre */
-            double bx = (brect[0] + brect[2] + brect[4] + brect[6]) / 4.0;
-            double by = (brect[1] + brect[3] + brect[5] + brect[7]) / 4.0;
-            err = gdImageStringFT(im, brect, colour, font_path, pt, angle, (int)(cx - bx + 0.5),
-                                  (int)(cy - by + 0.5), s);
-        }
-        if (!err) {
-            return;
-        }
-        font_failed(err);
-    }
-    builtin_char(im, ch, cx, cy, pt / 10.5, angle, colour);
 }
 
 /* Bilinear sample at a real position, clamped to the picture. */
@@ -331,6 +402,7 @@ apr_status_t cnca_captcha_png(const void **ppng, apr_size_t *plen, apr_pool_t *p
     if (!answer_ok(answer)) {
         return APR_EINVAL;
     }
+    pthread_once(&glyphs_once, glyphs_default);
     memset(&g, 0, sizeof(g));
     g.pos = sizeof(g.buf); /* filled on first use */
     n = (int)strlen(answer);
@@ -341,14 +413,17 @@ apr_status_t cnca_captcha_png(const void **ppng, apr_size_t *plen, apr_pool_t *p
     }
     hue = rnd_real(&g, 0, 360);
     background(im, &g, hue);
-    noise_curve(im, &g, ink_colour(&g, hue), rnd_int(&g, 1, 2));
+    noise_curve(im, &g,
+                hsv(hue + rnd_real(&g, -50, 50), rnd_real(&g, 0.3, 0.8), rnd_real(&g, 0.35, 0.7)),
+                rnd_int(&g, 1, 2));
 
     slot = (W - 16.0) / n;
     for (i = 0; i < n; ++i) {
-        double pt = rnd_real(&g, 20, 24) * (n > 4 ? 4.0 / n : 1.0);
+        double scale = glyphs.scale * rnd_real(&g, 0.9, 1.12) * (n > 4 ? 4.0 / n : 1.0);
         double cx = 8 + slot * (i + 0.5) + rnd_real(&g, -2.5, 2.5);
         double cy = H / 2.0 + rnd_real(&g, -3.5, 3.5);
-        draw_digit(im, answer[i], cx, cy, pt, rnd_real(&g, -0.45, 0.45), ink_colour(&g, hue));
+        draw_glyph(im, &glyphs.digit[answer[i] - '0'], cx, cy, scale, rnd_real(&g, -0.35, 0.35),
+                   ink_colour(&g, hue));
     }
     noise_curve(im, &g, ink_colour(&g, hue), 1);
     wave(out, im, &g);
@@ -359,7 +434,7 @@ apr_status_t cnca_captcha_png(const void **ppng, apr_size_t *plen, apr_pool_t *p
         goto leave;
     }
     gdImageSaveAlpha(out, 0);
-    rv = cnca_image_encode_png(ppng, plen, p, out);
+    rv = cnca_image_encode_png(ppng, plen, p, out, CAPTCHA_PNG_LEVEL);
 leave:
     if (out) {
         gdImageDestroy(out);
@@ -372,27 +447,28 @@ leave:
 
 apr_status_t cnca_captcha_set_font(const char *path)
 {
-    int brect[8];
-    char *err;
+    const char *err = "path too long";
+    apr_status_t rv = APR_ENOENT;
 
     if (!path) {
         path = CNCA_CAPTCHA_FONT;
     }
-    if (strlen(path) >= sizeof(font_path)) {
-        font_failed("path too long");
-        return APR_ENOENT;
+    if (strlen(path) < 1024) {
+        rv = glyphs_truetype(&glyphs, path, &err);
     }
-    apr_cpystrn(font_path, path, sizeof(font_path));
-    __atomic_store_n(&font_state, 0, __ATOMIC_RELAXED);
-    if ((err = gdImageStringFT(NULL, brect, 0, font_path, 20, 0, 0, 0, "0")) != NULL) {
-        font_failed(err);
-        return APR_ENOENT;
+    if (rv != APR_SUCCESS) {
+        cnca_log_perror(CNCA_LOG_MARK, CNCA_LOG_WARNING, rv,
+                        "CNCA00420: captcha font %s unusable (%s); using the built-in font", path,
+                        err ? err : "?");
+        glyphs_builtin(&glyphs);
+        rv = APR_ENOENT;
     }
-    __atomic_store_n(&font_state, 1, __ATOMIC_RELAXED);
-    return APR_SUCCESS;
+    __atomic_store_n(&glyphs_ready, 1, __ATOMIC_RELEASE);
+    return rv;
 }
 
 int cnca_captcha_uses_truetype(void)
 {
-    return __atomic_load_n(&font_state, __ATOMIC_RELAXED) >= 0;
+    pthread_once(&glyphs_once, glyphs_default);
+    return glyphs.truetype;
 }

@@ -89,9 +89,9 @@ apr_status_t cnca_gw_build_response(const char **pxml, apr_pool_t *p, const char
 /* Reads an answer: well-formed, no DTD, valid against the schema, a
  * gateway-response whose id is expect_id (unless NULL), a reason when the
  * result is fail or error. On failure APR_EGENERAL with *pcause. */
-apr_status_t cnca_gw_parse_response(cnca_gw_response_t **presp, const char **pcause,
-                                    apr_pool_t *p, const char *xml, apr_size_t len,
-                                    const char *expect_id, cnca_gw_schema_t *schema);
+apr_status_t cnca_gw_parse_response(cnca_gw_response_t **presp, const char **pcause, apr_pool_t *p,
+                                    const char *xml, apr_size_t len, const char *expect_id,
+                                    cnca_gw_schema_t *schema);
 
 /* A pass answer to a `type` request carries every field that type returns.
  * APR_EGENERAL with *pcause when not. */
@@ -102,8 +102,8 @@ apr_status_t cnca_gw_check_response(const char **pcause, apr_pool_t *p, const ch
  * trimmed at both ends, at least CNCA_GW_SECRET_MIN bytes. APR_EINVAL when
  * too short, else the file error. *pmsg says what is wrong (never the
  * secret). */
-apr_status_t cnca_gw_secret_load(const unsigned char **psecret, apr_size_t *plen,
-                                 const char **pmsg, apr_pool_t *p, const char *path);
+apr_status_t cnca_gw_secret_load(const unsigned char **psecret, apr_size_t *plen, const char **pmsg,
+                                 apr_pool_t *p, const char *path);
 
 /* Lowercase hex HMAC-SHA256(secret, timestamp "\n" body). */
 const char *cnca_gw_signature(apr_pool_t *p, const unsigned char *secret, apr_size_t secret_len,

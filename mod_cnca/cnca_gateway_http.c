@@ -136,8 +136,8 @@ apr_status_t cnca_gw_client_create(cnca_gw_client_t **pc, apr_pool_t *p, const c
     c->schema = schema;
     /* The list frees its handles when p goes (apr_reslist_create registers
      * that cleanup itself). */
-    rv = apr_reslist_create(&c->handles, 0, HANDLES_KEEP, HANDLES_MAX, 0, handle_make,
-                            handle_drop, c, p);
+    rv = apr_reslist_create(&c->handles, 0, HANDLES_KEEP, HANDLES_MAX, 0, handle_make, handle_drop,
+                            c, p);
     if (rv != APR_SUCCESS) {
         cnca_log_perror(CNCA_LOG_MARK, CNCA_LOG_ERR, rv,
                         "CNCA00512: cannot create the gateway connection pool");
@@ -149,8 +149,8 @@ apr_status_t cnca_gw_client_create(cnca_gw_client_t **pc, apr_pool_t *p, const c
 }
 
 /* POSTs body with the signature headers; *pbody gets the answer of a 2xx. */
-static apr_status_t post(gw_body_t *answer, const char **pcause, cnca_gw_client_t *c,
-                         apr_pool_t *p, const char *xml)
+static apr_status_t post(gw_body_t *answer, const char **pcause, cnca_gw_client_t *c, apr_pool_t *p,
+                         const char *xml)
 {
     gw_handle_t *h = NULL;
     struct curl_slist *headers = NULL, *more;
@@ -206,17 +206,14 @@ static apr_status_t post(gw_body_t *answer, const char **pcause, cnca_gw_client_
     if (cc == CURLE_OPERATION_TIMEDOUT) {
         rv = APR_TIMEUP;
         *pcause = apr_psprintf(p, "no answer within %ld ms", c->timeout_ms);
-    }
-    else if (answer->overflow || cc == CURLE_FILESIZE_EXCEEDED) {
+    } else if (answer->overflow || cc == CURLE_FILESIZE_EXCEEDED) {
         rv = APR_EGENERAL;
         *pcause = apr_psprintf(p, "answer larger than %d bytes", CNCA_GW_MAX_BODY);
-    }
-    else if (cc != CURLE_OK) {
+    } else if (cc != CURLE_OK) {
         rv = APR_EGENERAL;
-        *pcause = apr_psprintf(p, "%s%s%s", curl_easy_strerror(cc), h->errbuf[0] ? ": " : "",
-                               h->errbuf);
-    }
-    else if (status < 200 || status > 299) {
+        *pcause =
+            apr_psprintf(p, "%s%s%s", curl_easy_strerror(cc), h->errbuf[0] ? ": " : "", h->errbuf);
+    } else if (status < 200 || status > 299) {
         rv = APR_EGENERAL;
         *pcause = apr_psprintf(p, "HTTP status %ld", status);
     }

@@ -12,8 +12,8 @@
 /* A secret file is a line of text; anything much longer is a wrong path. */
 #define SECRET_FILE_MAX 4096
 
-apr_status_t cnca_gw_secret_load(const unsigned char **psecret, apr_size_t *plen,
-                                 const char **pmsg, apr_pool_t *p, const char *path)
+apr_status_t cnca_gw_secret_load(const unsigned char **psecret, apr_size_t *plen, const char **pmsg,
+                                 apr_pool_t *p, const char *path)
 {
     apr_file_t *f = NULL;
     char *buf = apr_palloc(p, SECRET_FILE_MAX + 1);

@@ -117,16 +117,15 @@ static void collect_error(void *baton, xmlErrorPtr err)
         const char *where = node && node->name ? (const char *)node->name : "?";
         if (a) {
             a += strlen(", attribute '");
-            e->first = apr_psprintf(e->p, "attribute '%.*s' of element '%s' at line %d is not "
-                                          "valid (libxml2 error %d)",
+            e->first = apr_psprintf(e->p,
+                                    "attribute '%.*s' of element '%s' at line %d is not "
+                                    "valid (libxml2 error %d)",
                                     (int)strcspn(a, "'"), a, where, err->line, err->code);
-        }
-        else {
+        } else {
             e->first = apr_psprintf(e->p, "element '%s' at line %d is not valid (libxml2 error %d)",
                                     where, err->line, err->code);
         }
-    }
-    else {
+    } else {
         e->first = apr_psprintf(e->p, "line %d: %s", err->line, error_text(e->p, err));
     }
 }
@@ -157,8 +156,8 @@ apr_status_t cnca_gw_schema_load(cnca_gw_schema_t **ps, apr_pool_t *p, const cha
         rv = APR_EINVAL;
     }
     if (rv != APR_SUCCESS) {
-        cnca_log_perror(CNCA_LOG_MARK, CNCA_LOG_ERR, rv,
-                        "CNCA00501: cannot read gateway schema %s", xsd_path);
+        cnca_log_perror(CNCA_LOG_MARK, CNCA_LOG_ERR, rv, "CNCA00501: cannot read gateway schema %s",
+                        xsd_path);
         goto leave;
     }
     pctxt = xmlSchemaNewParserCtxt(xsd_path);
@@ -268,8 +267,8 @@ static apr_status_t add_fields(const char **pbad, apr_pool_t *p, xmlNodePtr root
             return APR_EINVAL;
         }
         if (!value_ok(kv[1])) {
-            *pbad = apr_psprintf(p, "field %s is missing, not UTF-8 or has control characters",
-                                 kv[0]);
+            *pbad =
+                apr_psprintf(p, "field %s is missing, not UTF-8 or has control characters", kv[0]);
             return APR_EINVAL;
         }
         apr_table_setn(seen, kv[0], "");
@@ -459,8 +458,8 @@ static apr_status_t read_doc(xmlDocPtr *pdoc, const char **pcause, apr_pool_t *p
         goto leave;
     }
     if (strcmp((const char *)root->name, root_name)) {
-        *pcause = apr_psprintf(p, "root element is %.40s, not %s", (const char *)root->name,
-                               root_name);
+        *pcause =
+            apr_psprintf(p, "root element is %.40s, not %s", (const char *)root->name, root_name);
         goto leave;
     }
     vctxt = xmlSchemaNewValidCtxt(schema->xsd);
@@ -582,9 +581,9 @@ leave:
     return rv;
 }
 
-apr_status_t cnca_gw_parse_response(cnca_gw_response_t **presp, const char **pcause,
-                                    apr_pool_t *p, const char *xml, apr_size_t len,
-                                    const char *expect_id, cnca_gw_schema_t *schema)
+apr_status_t cnca_gw_parse_response(cnca_gw_response_t **presp, const char **pcause, apr_pool_t *p,
+                                    const char *xml, apr_size_t len, const char *expect_id,
+                                    cnca_gw_schema_t *schema)
 {
     cnca_gw_response_t *resp;
     const char *result;
@@ -610,14 +609,11 @@ apr_status_t cnca_gw_parse_response(cnca_gw_response_t **presp, const char **pca
     }
     if (result && !strcmp(result, "pass")) {
         resp->result = CNCA_GW_PASS;
-    }
-    else if (result && !strcmp(result, "fail")) {
+    } else if (result && !strcmp(result, "fail")) {
         resp->result = CNCA_GW_FAIL;
-    }
-    else if (result && !strcmp(result, "error")) {
+    } else if (result && !strcmp(result, "error")) {
         resp->result = CNCA_GW_ERROR;
-    }
-    else {
+    } else {
         *pcause = "unknown result";
         goto leave;
     }

@@ -19,14 +19,11 @@ apr_status_t cnca_sig_source_parse(cnca_sig_source_t *psrc, const char *name)
 {
     if (name && !strcmp(name, "handwrite")) {
         *psrc = CNCA_SIG_HANDWRITE;
-    }
-    else if (name && !strcmp(name, "upload")) {
+    } else if (name && !strcmp(name, "upload")) {
         *psrc = CNCA_SIG_UPLOAD;
-    }
-    else if (name && !strcmp(name, "photo")) {
+    } else if (name && !strcmp(name, "photo")) {
         *psrc = CNCA_SIG_PHOTO;
-    }
-    else {
+    } else {
         return APR_EINVAL;
     }
     return APR_SUCCESS;
@@ -134,7 +131,8 @@ apr_status_t cnca_image_decode(gdImagePtr *pim, const char **pcode, const char *
                p ? apr_psprintf(p, "图片过大，请选择不超过%s的图片", size_text(p, l.max_bytes))
                  : MSG_TOO_LARGE);
         cnca_log_perror(CNCA_LOG_MARK, CNCA_LOG_INFO, rv,
-                        "CNCA00400: image refused: %" APR_SIZE_T_FMT " bytes, limit %" APR_SIZE_T_FMT,
+                        "CNCA00400: image refused: %" APR_SIZE_T_FMT
+                        " bytes, limit %" APR_SIZE_T_FMT,
                         len, l.max_bytes);
         goto leave;
     }
@@ -152,8 +150,8 @@ apr_status_t cnca_image_decode(gdImagePtr *pim, const char **pcode, const char *
                                 l.max_width, l.max_height)
                  : MSG_TOO_MANY_PIXELS);
         cnca_log_perror(CNCA_LOG_MARK, CNCA_LOG_INFO, rv,
-                        "CNCA00402: image refused: %s of %dx%d, limit %dx%d", info.type,
-                        info.width, info.height, l.max_width, l.max_height);
+                        "CNCA00402: image refused: %s of %dx%d, limit %dx%d", info.type, info.width,
+                        info.height, l.max_width, l.max_height);
         goto leave;
     }
     if (info.scans > CNCA_IMAGE_MAX_JPEG_SCANS) {
@@ -169,8 +167,7 @@ apr_status_t cnca_image_decode(gdImagePtr *pim, const char **pcode, const char *
      * missing part comes out gray. */
     if (!strcmp(info.type, "image/png")) {
         im = gdImageCreateFromPngPtr((int)len, (void *)data);
-    }
-    else {
+    } else {
         im = gdImageCreateFromJpegPtr((int)len, (void *)data);
     }
     if (!im) {
@@ -208,8 +205,8 @@ apr_status_t cnca_image_decode(gdImagePtr *pim, const char **pcode, const char *
     goto leave;
 nomem:
     refuse(pcode, pmsg, CNCA_IMAGE_INTERNAL, MSG_INTERNAL);
-    cnca_log_perror(CNCA_LOG_MARK, CNCA_LOG_ERR, rv,
-                    "CNCA00406: out of memory for a %dx%d image", info.width, info.height);
+    cnca_log_perror(CNCA_LOG_MARK, CNCA_LOG_ERR, rv, "CNCA00406: out of memory for a %dx%d image",
+                    info.width, info.height);
 leave:
     if (im) {
         gdImageDestroy(im);
@@ -258,22 +255,21 @@ gdImagePtr cnca_image_fit(gdImagePtr src, const cnca_image_box_t *box, int max_w
         for (y = 0; y < dh; ++y) {
             memcpy(dst->tpixels[y], src->tpixels[box->y + y] + box->x, sizeof(int) * dw);
         }
-    }
-    else {
+    } else {
         gdImageCopyResampled(dst, src, 0, 0, box->x, box->y, dw, dh, box->w, box->h);
     }
     return dst;
 }
 
 apr_status_t cnca_image_encode_png(const void **ppng, apr_size_t *plen, apr_pool_t *p,
-                                   gdImagePtr im)
+                                   gdImagePtr im, int level)
 {
     int size = 0;
     void *png;
 
     *ppng = NULL;
     *plen = 0;
-    if (!(png = gdImagePngPtr(im, &size)) || size <= 0) {
+    if (!(png = gdImagePngPtrEx(im, &size, level)) || size <= 0) {
         if (png) {
             gdFree(png);
         }

@@ -34,9 +34,9 @@ gdImagePtr cnca_image_orient(gdImagePtr src, int orientation);
 gdImagePtr cnca_image_fit(gdImagePtr src, const cnca_image_box_t *box, int max_w, int max_h);
 
 /* im as PNG (with its alpha channel when gdImageSaveAlpha(im, 1)), copied
- * into p. */
+ * into p. level: zlib's 0..9, or -1 for its default. */
 apr_status_t cnca_image_encode_png(const void **ppng, apr_size_t *plen, apr_pool_t *p,
-                                   gdImagePtr im);
+                                   gdImagePtr im, int level);
 
 /* A photo of a signature on paper, made into ink on transparent in place:
  * paper (and anything large and dark, such as a table around the paper or

@@ -110,17 +110,15 @@ static int exif_orientation(const unsigned char *b, apr_size_t len)
     tlen = len - 6;
     if (t[0] == 'I' && t[1] == 'I') {
         little = 1;
-    }
-    else if (t[0] == 'M' && t[1] == 'M') {
+    } else if (t[0] == 'M' && t[1] == 'M') {
         little = 0;
-    }
-    else {
+    } else {
         return 0;
     }
 #define U16(p) (little ? (unsigned)((p)[0] | ((p)[1] << 8)) : be16(p))
 #define U32(p)                                                                                     \
-    (little ? ((apr_uint32_t)(p)[0] | ((apr_uint32_t)(p)[1] << 8) |                                \
-               ((apr_uint32_t)(p)[2] << 16) | ((apr_uint32_t)(p)[3] << 24))                        \
+    (little ? ((apr_uint32_t)(p)[0] | ((apr_uint32_t)(p)[1] << 8) | ((apr_uint32_t)(p)[2] << 16) | \
+               ((apr_uint32_t)(p)[3] << 24))                                                       \
             : be32(p))
     if (U16(t + 2) != 42) {
         return 0;
@@ -172,8 +170,8 @@ static apr_size_t skip_entropy(const unsigned char *b, apr_size_t pos, apr_size_
  * frame, dimensions from the first SOFn. After the frame the walk goes on
  * (through the entropy-coded data) only to count scans; a file cut short
  * there is left for the decoder to judge. */
-static apr_status_t inspect_jpeg(cnca_image_info_t *info, const char **pmsg,
-                                 const unsigned char *b, apr_size_t len)
+static apr_status_t inspect_jpeg(cnca_image_info_t *info, const char **pmsg, const unsigned char *b,
+                                 apr_size_t len)
 {
     apr_size_t pos = 2;
     int have_sof = 0;
@@ -244,12 +242,10 @@ static apr_status_t inspect_jpeg(cnca_image_info_t *info, const char **pmsg,
             info->width = (int)w;
             info->height = (int)h;
             have_sof = 1;
-        }
-        else if (!have_sof && m == 0xda) {
+        } else if (!have_sof && m == 0xda) {
             *pmsg = "JPEG scan before its frame header";
             return APR_EINVAL;
-        }
-        else if (!have_sof && m == 0xe1 && info->orientation == 1) {
+        } else if (!have_sof && m == 0xe1 && info->orientation == 1) {
             int o = exif_orientation(b + pos + 2, seglen - 2);
             if (o) {
                 info->orientation = o;

@@ -96,7 +96,7 @@ static void handwrite_clean(gdImagePtr im)
             int c = row[x];
             int r = gdTrueColorGetRed(c), g = gdTrueColorGetGreen(c), b = gdTrueColorGetBlue(c);
             int own = (gdAlphaMax - gdTrueColorGetAlpha(c)) * 255 / gdAlphaMax; /* 0..255 */
-            int aw = 255 - min3(r, g, b);                                      /* 0..255 */
+            int aw = 255 - min3(r, g, b);                                       /* 0..255 */
             int a = own * aw / 255;
             if (a < 8) {
                 row[x] = TRANSPARENT_WHITE;
@@ -125,8 +125,7 @@ static int border_is_plain(gdImagePtr im)
             if (edge_row || x < bx || x >= w - bx) {
                 ++total;
                 plain_count += plain(row[x]);
-            }
-            else {
+            } else {
                 x = w - bx - 1; /* jump over the inside of the row */
             }
         }
@@ -195,19 +194,16 @@ apr_status_t cnca_signature_normalize(const void **ppng, apr_size_t *plen, const
             if (rv == APR_ENOENT) {
                 count = 0;
                 rv = APR_SUCCESS;
-            }
-            else if (rv == APR_SUCCESS) {
+            } else if (rv == APR_SUCCESS) {
                 ink_box(im, &box, &count, visible);
-            }
-            else {
+            } else {
                 goto internal;
             }
             break;
         default:
             if (border_is_plain(im)) {
                 ink_box(im, &box, &count, not_plain);
-            }
-            else {
+            } else {
                 crop = 0;
                 box.x = box.y = 0;
                 box.w = gdImageSX(im);
@@ -221,8 +217,8 @@ apr_status_t cnca_signature_normalize(const void **ppng, apr_size_t *plen, const
         *pcode = CNCA_IMAGE_NO_INK;
         *pmsg = no_ink_message(src);
         cnca_log_perror(CNCA_LOG_MARK, CNCA_LOG_INFO, rv,
-                        "CNCA00409: signature refused: no ink in a %dx%d %s image",
-                        gdImageSX(im), gdImageSY(im), source_name(src));
+                        "CNCA00409: signature refused: no ink in a %dx%d %s image", gdImageSX(im),
+                        gdImageSY(im), source_name(src));
         goto leave;
     }
     if (crop) { /* give the ink some air */
@@ -234,7 +230,7 @@ apr_status_t cnca_signature_normalize(const void **ppng, apr_size_t *plen, const
                         "CNCA00410: out of memory for a %dx%d signature", box.w, box.h);
         goto internal;
     }
-    if ((rv = cnca_image_encode_png(ppng, plen, p, out)) != APR_SUCCESS) {
+    if ((rv = cnca_image_encode_png(ppng, plen, p, out, -1)) != APR_SUCCESS) {
         goto internal;
     }
     goto leave;

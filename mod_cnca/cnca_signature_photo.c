@@ -49,8 +49,8 @@ static int luma(int c)
 
 /* Running maximum (or minimum) over [i-r, i+r], clamped to the ends, of n
  * values `step` apart: a monotonic deque, O(n) whatever r. */
-static void run_extreme(const unsigned char *in, unsigned char *out, int n, apr_size_t step,
-                        int r, int want_max, int *dq)
+static void run_extreme(const unsigned char *in, unsigned char *out, int n, apr_size_t step, int r,
+                        int want_max, int *dq)
 {
     int head = 0, tail = 0, next = 0, i;
 

@@ -24,6 +24,7 @@ static const struct {
     int is_static;
 } asset_files[] = {
     {"face.html", "text/html; charset=utf-8", 0},
+    {"face-expired.html", "text/html; charset=utf-8", 0},
     {"inbox.html", "text/html; charset=utf-8", 0},
     {"sandbox.css", "text/css; charset=utf-8", 1},
     {"face.js", "text/javascript; charset=utf-8", 1},
@@ -33,8 +34,8 @@ static const struct {
 #define ASSET_MAX (256 * 1024)
 
 #define CSP                                                                                        \
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' blob: data:; "       \
-    "media-src 'self' blob: mediastream:; connect-src 'self'; object-src 'none'; "                \
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' blob: data:; "        \
+    "media-src 'self' blob: mediastream:; connect-src 'self'; object-src 'none'; "                 \
     "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 
 static server_rec *log_server;
@@ -69,29 +70,6 @@ static void *merge_srv_conf(apr_pool_t *p, void *basev, void *addv)
     return c;
 }
 
-static void *create_dir_conf(apr_pool_t *p, char *dir)
-{
-    sandbox_dir_t *d = apr_pcalloc(p, sizeof(*d));
-
-    if (dir && dir[0] == '/') {
-        apr_size_t len = strlen(dir);
-        while (len > 1 && dir[len - 1] == '/') {
-            --len;
-        }
-        d->mount = len == 1 ? "" : apr_pstrndup(p, dir, len);
-    }
-    return d;
-}
-
-static void *merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
-{
-    sandbox_dir_t *base = basev, *add = addv;
-    sandbox_dir_t *d = apr_pcalloc(p, sizeof(*d));
-
-    d->mount = add->mount ? add->mount : base->mount;
-    return d;
-}
-
 static sandbox_conf_t *srv_conf(server_rec *s)
 {
     return ap_get_module_config(s->module_config, &cnca_sandbox_module);
@@ -114,11 +92,9 @@ static const char *set_path(cmd_parms *cmd, void *dummy, const char *arg)
     }
     if (!strcasecmp(name, DIRECTIVE_SECRET)) {
         c->secret_file = path;
-    }
-    else if (!strcasecmp(name, DIRECTIVE_ASSETS)) {
+    } else if (!strcasecmp(name, DIRECTIVE_ASSETS)) {
         c->assets_dir = path;
-    }
-    else {
+    } else {
         c->schema_file = path;
     }
     return NULL;
@@ -126,8 +102,8 @@ static const char *set_path(cmd_parms *cmd, void *dummy, const char *arg)
 
 static const char *set_late(cmd_parms *cmd, void *dummy, const char *arg)
 {
-    const char *err = cnca_conf_parse_seconds(&srv_conf(cmd->server)->late_seconds, cmd->pool,
-                                              arg, 0, 600);
+    const char *err =
+        cnca_conf_parse_seconds(&srv_conf(cmd->server)->late_seconds, cmd->pool, arg, 0, 600);
 
     (void)dummy;
     return err ? apr_psprintf(cmd->pool, DIRECTIVE_LATE ": %s", err) : NULL;
@@ -372,7 +348,7 @@ int sandbox_send_asset(sandbox_req_t *sr, const char *name, int status)
 
 int sandbox_send_json(request_rec *r, int status, json_t *j)
 {
-    char *text = j ? json_dumps(j, JSON_COMPACT | JSON_ENSURE_ASCII) : NULL;
+    char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
 
     json_decref(j);
     if (!text) {
@@ -412,7 +388,7 @@ static int static_asset(sandbox_req_t *sr, const char *name)
 
 static int sandbox_handler(request_rec *r)
 {
-    const sandbox_dir_t *d;
+    const core_dir_config *core;
     sandbox_req_t sr;
     const char *route;
     apr_size_t mlen;
@@ -420,7 +396,6 @@ static int sandbox_handler(request_rec *r)
     if (!r->handler || strcmp(r->handler, SANDBOX_HANDLER)) {
         return DECLINED;
     }
-    d = ap_get_module_config(r->per_dir_config, &cnca_sandbox_module);
     sr.r = r;
     sr.conf = srv_conf(r->server);
     if (!sr.conf->secret || !sr.conf->assets) {
@@ -428,15 +403,20 @@ static int sandbox_handler(request_rec *r)
                       "CNCA00606: " DIRECTIVE_SECRET " is not set for this server");
         return HTTP_INTERNAL_SERVER_ERROR;
     }
-    mlen = d->mount ? strlen(d->mount) : 0;
-    if (!d->mount || strncmp(r->uri, d->mount, mlen) ||
-        (r->uri[mlen] != '/' && r->uri[mlen] != '\0')) {
+    /* The <Location> that set the handler is where the sandbox is mounted. */
+    core = ap_get_core_module_config(r->per_dir_config);
+    sr.base = core && core->d && !core->d_is_fnmatch ? core->d : "";
+    mlen = strlen(sr.base);
+    while (mlen > 0 && sr.base[mlen - 1] == '/') {
+        --mlen;
+    }
+    if (strncmp(r->uri, sr.base, mlen) || (r->uri[mlen] != '/' && r->uri[mlen] != '\0')) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
                       "CNCA00607: SetHandler " SANDBOX_HANDLER " works in a <Location> block "
                       "whose path prefixes the URL");
         return HTTP_NOT_FOUND;
     }
-    sr.base = d->mount;
+    sr.base = apr_pstrndup(r->pool, sr.base, mlen);
     route = r->uri + mlen;
     if (!*route) {
         apr_table_setn(r->headers_out, "Location",
@@ -475,6 +455,6 @@ static void register_hooks(apr_pool_t *p)
 }
 
 module AP_MODULE_DECLARE_DATA cnca_sandbox_module = {
-    STANDARD20_MODULE_STUFF, create_dir_conf, merge_dir_conf, create_srv_conf, merge_srv_conf,
-    sandbox_cmds,            register_hooks,  0,
+    STANDARD20_MODULE_STUFF, NULL,         NULL,           create_srv_conf,
+    merge_srv_conf,          sandbox_cmds, register_hooks, 0,
 };

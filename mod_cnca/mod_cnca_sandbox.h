@@ -5,6 +5,7 @@
 #ifndef MOD_CNCA_SANDBOX_H
 #define MOD_CNCA_SANDBOX_H
 
+#include <apr_hash.h>
 #include <httpd.h>
 #include <http_config.h>
 #include <http_log.h>
@@ -47,10 +48,6 @@ typedef struct {
     apr_hash_t *assets; /* name -> sandbox_asset_t */
 } sandbox_conf_t;
 
-typedef struct {
-    const char *mount; /* the <Location> path, without a trailing '/' */
-} sandbox_dir_t;
-
 /* One request to the sandbox. */
 typedef struct {
     request_rec *r;
@@ -61,7 +58,7 @@ typedef struct {
 /* Database (mod_cnca_sandbox_store.c). Every function logs its own
  * failures and returns APR_EGENERAL on them. */
 typedef struct {
-    const char *behaviour; /* pass | fail | error | late */
+    const char *behaviour;                 /* pass | fail | error | late */
     const char *reason_code, *reason_text; /* NULL: the default reason */
 } sandbox_person_t;
 

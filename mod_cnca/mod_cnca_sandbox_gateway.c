@@ -14,6 +14,7 @@
 #include "mod_cnca_sandbox.h"
 
 #include <apr_strings.h>
+#include <http_core.h>
 #include <http_protocol.h>
 
 #include "cnca_crypto.h"
@@ -99,8 +100,8 @@ static apr_status_t face_start(answer_t *a, sandbox_req_t *sr, apr_table_t *fiel
     if (rv != APR_SUCCESS) {
         return rv;
     }
-    url = ap_construct_url(r->pool, apr_pstrcat(r->pool, sr->base, "/face?token=", f.token, NULL),
-                           r);
+    url =
+        ap_construct_url(r->pool, apr_pstrcat(r->pool, sr->base, "/face?token=", f.token, NULL), r);
     a->kv = apr_pcalloc(r->pool, 5 * sizeof(*a->kv));
     a->kv[0] = "token";
     a->kv[1] = f.token;
@@ -144,11 +145,9 @@ static apr_status_t decide(answer_t *a, sandbox_req_t *sr, const cnca_gw_request
             return APR_SUCCESS;
         }
         subject = face->id_number;
-    }
-    else if (!strcmp(type, CNCA_GW_SMS_SEND)) {
+    } else if (!strcmp(type, CNCA_GW_SMS_SEND)) {
         subject = mobile;
-    }
-    else {
+    } else {
         subject = apr_table_get(req->fields, "id-number");
     }
 
@@ -161,11 +160,9 @@ static apr_status_t decide(answer_t *a, sandbox_req_t *sr, const cnca_gw_request
                       "CNCA00612: sandbox person asks for a late %s answer: waiting %d s", type,
                       sr->conf->late_seconds);
         apr_sleep(apr_time_from_sec(sr->conf->late_seconds));
-    }
-    else if (person && !strcmp(person->behaviour, "fail")) {
+    } else if (person && !strcmp(person->behaviour, "fail")) {
         set_fail(a, type);
-    }
-    else if (person && !strcmp(person->behaviour, "error")) {
+    } else if (person && !strcmp(person->behaviour, "error")) {
         set_result(a, CNCA_GW_ERROR, ERROR_CODE, ERROR_TEXT);
     }
     if (a->result != CNCA_GW_PASS) {
@@ -183,27 +180,21 @@ static apr_status_t decide(answer_t *a, sandbox_req_t *sr, const cnca_gw_request
         if (!forced_pass && mobile_refused(mobile)) {
             set_fail(a, type);
         }
-    }
-    else if (!strcmp(type, CNCA_GW_BANKCARD_4E)) {
-        if (!forced_pass &&
-            (mobile_refused(mobile) || !card_ok(r->pool, apr_table_get(req->fields, "bank-card")))) {
+    } else if (!strcmp(type, CNCA_GW_BANKCARD_4E)) {
+        if (!forced_pass && (mobile_refused(mobile) ||
+                             !card_ok(r->pool, apr_table_get(req->fields, "bank-card")))) {
             set_fail(a, type);
         }
-    }
-    else if (!strcmp(type, CNCA_GW_SMS_SEND)) {
+    } else if (!strcmp(type, CNCA_GW_SMS_SEND)) {
         return sandbox_sms_add(r, mobile, apr_table_get(req->fields, "text"));
-    }
-    else if (!strcmp(type, CNCA_GW_FACE_START)) {
+    } else if (!strcmp(type, CNCA_GW_FACE_START)) {
         return face_start(a, sr, req->fields);
-    }
-    else if (!strcmp(type, CNCA_GW_FACE_RESULT)) {
+    } else if (!strcmp(type, CNCA_GW_FACE_RESULT)) {
         if (forced_pass || !strcmp(face->status, "pass")) {
             face_pass(a, r->pool, face);
-        }
-        else if (!strcmp(face->status, "fail")) {
+        } else if (!strcmp(face->status, "fail")) {
             set_fail(a, type);
-        }
-        else {
+        } else {
             set_result(a, CNCA_GW_FAIL, FACE_PENDING_CODE, FACE_PENDING_TEXT);
         }
     }

@@ -34,8 +34,8 @@ static const struct {
     {ST_FACE_SET, "UPDATE sandbox_face SET status = %s WHERE token = %s"},
 };
 
-static APR_OPTIONAL_FN_TYPE(ap_dbd_prepare) *dbd_prepare;
-static APR_OPTIONAL_FN_TYPE(ap_dbd_acquire) *dbd_acquire;
+static APR_OPTIONAL_FN_TYPE(ap_dbd_prepare) * dbd_prepare;
+static APR_OPTIONAL_FN_TYPE(ap_dbd_acquire) * dbd_acquire;
 
 int sandbox_store_prepare(server_rec *s)
 {
@@ -87,8 +87,7 @@ static apr_status_t db_error(request_rec *r, ap_dbd_t *dbd, int err, const char 
 
 /* Runs a SELECT and hands each row to fn; reads every row so the
  * connection is left clean. */
-typedef void row_fn(void *baton, apr_pool_t *p, const apr_dbd_driver_t *driver,
-                    apr_dbd_row_t *row);
+typedef void row_fn(void *baton, apr_pool_t *p, const apr_dbd_driver_t *driver, apr_dbd_row_t *row);
 
 static apr_status_t select_rows(request_rec *r, const char *label, row_fn *fn, void *baton,
                                 int nargs, const char **args)
@@ -175,8 +174,7 @@ apr_status_t sandbox_sms_add(request_rec *r, const char *mobile, const char *tex
     return run(r, ST_SMS_ADD, 3, args);
 }
 
-static void sms_row(void *baton, apr_pool_t *p, const apr_dbd_driver_t *driver,
-                    apr_dbd_row_t *row)
+static void sms_row(void *baton, apr_pool_t *p, const apr_dbd_driver_t *driver, apr_dbd_row_t *row)
 {
     sandbox_sms_t *m = apr_array_push(baton);
 
@@ -202,8 +200,7 @@ apr_status_t sandbox_face_add(request_rec *r, const sandbox_face_t *f)
     return run(r, ST_FACE_ADD, 5, args);
 }
 
-static void face_row(void *baton, apr_pool_t *p, const apr_dbd_driver_t *driver,
-                     apr_dbd_row_t *row)
+static void face_row(void *baton, apr_pool_t *p, const apr_dbd_driver_t *driver, apr_dbd_row_t *row)
 {
     sandbox_face_t *f = baton;
 

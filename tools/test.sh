@@ -47,6 +47,7 @@ if ! perl t/TEST -httpd /usr/sbin/apache2 -apxs /usr/bin/apxs -port select \
     -start-httpd >t/var/start.log 2>&1; then
     grep -v 'Could not open configuration file' t/var/start.log
     tail -n 30 t/logs/error_log 2>/dev/null
+    cp t/var/*.log t/logs/ 2>/dev/null
     echo "total: $passed passed, $((failed + 1)) failed"
     exit 1
 fi
@@ -73,6 +74,7 @@ if [ -d t/browser ] && ls t/browser/*.mjs >/dev/null 2>&1; then
     failed=$((failed + ${bf:-0}))
 fi
 
+cp t/var/*.log t/logs/ 2>/dev/null
 echo
 echo "total: $passed passed, $failed failed"
 [ "$failed" -gt 0 ] && rc=1

@@ -376,7 +376,9 @@
     if (s.hotline) {
       Array.prototype.forEach.call(document.querySelectorAll('.hotline'), function (a) {
         a.textContent = s.hotline;
-        if (a.tagName === 'A') a.href = 'tel:' + s.hotline.replace(/[^\d+]/g, '');
+        if (a.tagName !== 'A') return;
+        a.textContent = s.hotline.replace(/-/g, '\u2011'); /* no line break inside */
+        a.href = 'tel:' + s.hotline.replace(/[^\d+]/g, '');
       });
     }
     var foot = $('footer');

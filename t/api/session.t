@@ -1,6 +1,7 @@
 # GET /session, the cookie's flags, CSRF on every POST, logout.
 use strict;
 use warnings FATAL => 'all';
+use utf8;
 
 use Apache::Test qw(-withtestmore);
 use lib 't/lib';

@@ -281,7 +281,7 @@ async function fillIdentity(page, p) {
 
 /* Captcha, 获取验证码, the code from the sandbox, 使用条款. Returns the code. */
 async function smsStep(page, cap, m, { shotName, wrongCode } = {}) {
-  await page.getByLabel('图形验证码').fill(await cap.next());
+  await page.getByRole('textbox', { name: /^图形验证码/ }).fill(await cap.next());
   const before = await smsList(m);
   await page.getByRole('button', { name: '获取验证码' }).click();
   await page.getByRole('button', { name: /^重新获取验证码\(\d+\)$/ }).waitFor();
@@ -434,7 +434,7 @@ async function enroll(page, p, { prefix = 'enroll', signature = 'handwrite' } = 
   await button(page, '确定').click();
   await page.getByText('您的证书申请已受理，证书正在签发中。请设置您的个性签名图片').waitFor();
   await shot(page, prefix + '-07-accepted');
-  await page.locator('.dialog').getByRole('button', { name: '确定' }).click();
+  await page.getByRole('alertdialog').getByRole('button', { name: '确定' }).click();
   await setSignature(page, signature, prefix + '-08', p);
   await page.waitForURL(/\/terms\.html/);
   await shot(page, prefix + '-09-terms');

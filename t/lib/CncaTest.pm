@@ -17,7 +17,13 @@ our @EXPORT = qw(client api_url db db_count id_number mobile json_of memcached_s
 
 my $json = JSON::PP->new->utf8->canonical;
 
-sub base_url { my $h = Apache::TestRequest::hostport(); return "http://$h" }
+our $vhost;    # a <VirtualHost> of extra.conf.in, or undef for the main server
+
+sub base_url {
+    return Apache::TestRequest::module2url($vhost, { path => '' }) =~ s{/$}{}r if $vhost;
+    my $h = Apache::TestRequest::hostport();
+    return "http://$h";
+}
 sub api_url { return base_url() . '/cnca/api' . ($_[0] // '') }
 sub sandbox_url { return base_url() . '/sandbox' . ($_[0] // '') }
 
@@ -27,15 +33,17 @@ sub json_of {
     return $data // {};
 }
 
-# A client with its own cookie jar, like one phone.
+# A client with its own cookie jar, like one phone; vhost => NAME talks to
+# that <VirtualHost> of t/conf/extra.conf.in.
 sub client {
+    my (%opt) = @_;
     my $ua = LWP::UserAgent->new(
         cookie_jar => HTTP::Cookies->new,
         timeout => 30,
         max_redirect => 0,
         agent => 'Mozilla/5.0 (iPhone) MicroMessenger/8.0 cnca-test',
     );
-    return bless { ua => $ua, csrf => undef }, 'CncaTest::Client';
+    return bless { ua => $ua, csrf => undef, vhost => $opt{vhost} }, 'CncaTest::Client';
 }
 
 sub db {
@@ -75,6 +83,21 @@ sub mobile {
     return ($prefix // '139') . sprintf('%08d', int(rand(100_000_000)));
 }
 
+sub master_key {
+    my $file = $ENV{CNCA_DB} =~ s{cnca\.db$}{master.key}r;
+    open my $fh, '<', $file or die "no $file";
+    chomp(my $hex = <$fh>);
+    return pack('H*', $hex);
+}
+
+# The keyed hash the module finds a person by (HMAC under the derived key).
+sub id_hash {
+    my ($idn) = @_;
+    require Digest::SHA;
+    my $k = Digest::SHA::hmac_sha256('cnca:id-hash', master_key());
+    return Digest::SHA::hmac_sha256_hex($idn, $k);
+}
+
 sub memcached_stop {
     my $pidfile = $ENV{CNCA_MC_PIDFILE} or die;
     open my $fh, '<', $pidfile or die "no $pidfile";
@@ -95,9 +118,15 @@ use JSON::PP;
 
 sub ua { $_[0]{ua} }
 
+sub url {
+    my ($self, $path) = @_;
+    local $CncaTest::vhost = $self->{vhost};
+    return CncaTest::api_url($path);
+}
+
 sub get {
     my ($self, $path) = @_;
-    return $self->{ua}->get(CncaTest::api_url($path));
+    return $self->{ua}->get($self->url($path));
 }
 
 # GET /session; remembers the CSRF token.
@@ -112,7 +141,7 @@ sub session {
 sub post {
     my ($self, $path, $body, %opt) = @_;
     $self->session unless $self->{csrf} || $opt{no_csrf};
-    my $req = HTTP::Request->new(POST => CncaTest::api_url($path));
+    my $req = HTTP::Request->new(POST => $self->url($path));
     if (ref $body) {
         $req->content_type('application/json');
         $req->content(JSON::PP->new->utf8->encode($body));

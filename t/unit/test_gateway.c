@@ -110,11 +110,12 @@ static void test_requests(void)
     cnca_gw_schema_t *s = schema(p);
     const char *xml = NULL, *id1 = NULL, *id2 = NULL;
     const char *m3[] = {"name", "刘德华", "id-number", ID_NUMBER, "mobile", "13800138000", NULL};
-    const char *b4[] = {"name",      "欧阳·娜娜",      "id-number", ID_NUMBER,
-                        "bank-card", "6222020200112233445", "mobile",    "13900139000",
-                        NULL};
+    const char *b4[] = {"name",    "欧阳·娜娜",   "id-number",
+                        ID_NUMBER, "bank-card",   "6222020200112233445",
+                        "mobile",  "13900139000", NULL};
     const char *sms[] = {"mobile", "13800138000", "text", "【大家签】<&\"'> 验证码 123456", NULL};
-    const char *fs[] = {"name",       "刘德华", "id-number", ID_NUMBER,
+    const char *fs[] = {"name",       "刘德华",
+                        "id-number",  ID_NUMBER,
                         "return-url", "http://127.0.0.1:8080/cnca/api/face/return?a=1&b=2",
                         NULL};
     const char *fr[] = {"token", "0123456789abcdef0123456789abcdef", NULL};
@@ -297,17 +298,18 @@ static void test_response_rejects(void)
             "no namespace refused");
     rejects(p, s, resp_xml(p, CNCA_GW_NS, ID, "maybe", ""), NULL, "attribute 'result'",
             "unknown result value refused by the schema");
-    rejects(p, s, resp_xml(p, CNCA_GW_NS, ID, "pass", ""),
-            "11111111-2222-4333-8444-555555555555", "another request id", "wrong id refused");
+    rejects(p, s, resp_xml(p, CNCA_GW_NS, ID, "pass", ""), "11111111-2222-4333-8444-555555555555",
+            "another request id", "wrong id refused");
     rejects(p, s, resp_xml(p, CNCA_GW_NS, "not-a-uuid", "pass", ""), NULL, "attribute 'id'",
             "malformed id refused by the schema");
     rejects(p, s, resp_xml(p, CNCA_GW_NS, ID, "fail", ""), NULL, "without a reason",
             "fail answer without reason refused");
-    rejects(p, s, resp_xml(p, CNCA_GW_NS, ID, "pass", "<extra>1</extra>"), NULL,
-            "element 'extra'", "unknown element refused by the schema");
+    rejects(p, s, resp_xml(p, CNCA_GW_NS, ID, "pass", "<extra>1</extra>"), NULL, "element 'extra'",
+            "unknown element refused by the schema");
     rejects(p, s, resp_xml(p, CNCA_GW_NS, ID, "pass", "<score>120</score>"), NULL,
             "element 'score'", "score over 100 refused by the schema");
-    rejects(p, s, resp_xml(p, CNCA_GW_NS, ID, "pass", "<id-number>110105194912310029999</id-number>"),
+    rejects(p, s,
+            resp_xml(p, CNCA_GW_NS, ID, "pass", "<id-number>110105194912310029999</id-number>"),
             NULL, "element 'id-number'", "bad id-number refused by the schema");
     xml = resp_xml(p, CNCA_GW_NS, ID, "pass", "<id-number>110105194912310029999</id-number>");
     cnca_gw_parse_response(&resp, &cause, p, xml, strlen(xml), NULL, s);
@@ -339,8 +341,8 @@ static void test_signature(void)
        "uppercase hex ok");
     ok(!cnca_gw_signature_ok(p, secret, 6, "1700000000", want, "<y/>", 4, at),
        "another body refused");
-    ok(!cnca_gw_signature_ok(p, (const unsigned char *)"secreT", 6, "1700000000", want, "<x/>",
-                             4, at),
+    ok(!cnca_gw_signature_ok(p, (const unsigned char *)"secreT", 6, "1700000000", want, "<x/>", 4,
+                             at),
        "another secret refused");
     ok(!cnca_gw_signature_ok(p, secret, 6, "1700000001", want, "<x/>", 4, at),
        "another timestamp refused");
@@ -413,8 +415,7 @@ static void test_schema_load(void)
        "missing schema file refused");
     ok(strstr(log_lines, "CNCA00501:") != NULL, "and logged");
     ok(cnca_gw_schema_load(&s, p, "conf") != APR_SUCCESS, "a directory is not a schema");
-    ok(cnca_gw_type_known("face-start") && !cnca_gw_type_known("face") &&
-           !cnca_gw_type_known(NULL),
+    ok(cnca_gw_type_known("face-start") && !cnca_gw_type_known("face") && !cnca_gw_type_known(NULL),
        "type_known");
 }
 

@@ -86,9 +86,9 @@ static int answer(int fd, const char *head, const char *body, size_t body_len)
     header(ts, sizeof(ts), head, CNCA_GW_HEADER_TIMESTAMP);
     header(sig, sizeof(sig), head, CNCA_GW_HEADER_SIGNATURE);
     if ((m = strstr(body, "mode:")) != NULL) {
-        apr_cpystrn(mode, m + 5, strcspn(m + 5, "<&\"") + 1 < sizeof(mode)
-                                     ? strcspn(m + 5, "<&\"") + 1
-                                     : sizeof(mode));
+        apr_cpystrn(mode, m + 5,
+                    strcspn(m + 5, "<&\"") + 1 < sizeof(mode) ? strcspn(m + 5, "<&\"") + 1
+                                                              : sizeof(mode));
     }
     if ((i = strstr(body, " id=\"")) != NULL) {
         apr_cpystrn(id, i + 5, 37);
@@ -97,9 +97,8 @@ static int answer(int fd, const char *head, const char *body, size_t body_len)
                               body_len, apr_time_now())) {
         status = 403;
         xml = "bad signature";
-    }
-    else if (!strcmp(mode, "pass") || !strcmp(mode, "http500") || !strcmp(mode, "close") ||
-             !strcmp(mode, "slow") || !strcmp(mode, "nofields")) {
+    } else if (!strcmp(mode, "pass") || !strcmp(mode, "http500") || !strcmp(mode, "close") ||
+               !strcmp(mode, "slow") || !strcmp(mode, "nofields")) {
         cnca_gw_build_response(&xml, p, id, CNCA_GW_PASS, NULL, NULL, NULL);
         status = strcmp(mode, "http500") ? 200 : 500;
         if (!strcmp(mode, "close")) {
@@ -109,19 +108,15 @@ static int answer(int fd, const char *head, const char *body, size_t body_len)
         if (!strcmp(mode, "slow")) {
             usleep(1000 * 1000);
         }
-    }
-    else if (!strcmp(mode, "fail")) {
+    } else if (!strcmp(mode, "fail")) {
         cnca_gw_build_response(&xml, p, id, CNCA_GW_FAIL, "mismatch", "手机号码与身份信息不一致",
                                NULL);
-    }
-    else if (!strcmp(mode, "wrong-id")) {
-        cnca_gw_build_response(&xml, p, "11111111-2222-4333-8444-555555555555", CNCA_GW_PASS,
-                               NULL, NULL, NULL);
-    }
-    else if (!strcmp(mode, "badxml")) {
+    } else if (!strcmp(mode, "wrong-id")) {
+        cnca_gw_build_response(&xml, p, "11111111-2222-4333-8444-555555555555", CNCA_GW_PASS, NULL,
+                               NULL, NULL);
+    } else if (!strcmp(mode, "badxml")) {
         xml = "<gateway-response xmlns=\"urn:cnca:gateway:1\"";
-    }
-    else if (!strcmp(mode, "big")) {
+    } else if (!strcmp(mode, "big")) {
         char *big = apr_palloc(p, 70001);
         memset(big, ' ', 70000);
         big[70000] = '\0';
@@ -234,8 +229,7 @@ static cnca_gw_client_t *client(apr_pool_t *p, int port, const char *secret)
 static apr_status_t sms(cnca_gw_response_t **presp, const char **pcause, cnca_gw_client_t *c,
                         apr_pool_t *p, const char *mode)
 {
-    const char *kv[] = {"mobile", "13800138000", "text", apr_pstrcat(p, "mode:", mode, NULL),
-                        NULL};
+    const char *kv[] = {"mobile", "13800138000", "text", apr_pstrcat(p, "mode:", mode, NULL), NULL};
     return cnca_gw_call(presp, pcause, c, p, CNCA_GW_SMS_SEND, kv);
 }
 
@@ -312,8 +306,10 @@ static void test_calls(void)
     is_int(connections - before, 2, "  on a new connection");
 
     {
-        const char *kv[] = {"name", "刘德华", "id-number", "11010519491231002X", "return-url",
-                            "http://127.0.0.1/cnca/api/face/return?mode:nofields", NULL};
+        const char *kv[] = {"name",       "刘德华",
+                            "id-number",  "11010519491231002X",
+                            "return-url", "http://127.0.0.1/cnca/api/face/return?mode:nofields",
+                            NULL};
         resp = (cnca_gw_response_t *)1;
         is_int(cnca_gw_call(&resp, &cause, c, p, CNCA_GW_FACE_START, kv), APR_EGENERAL,
                "face-start pass without token and url is an error");

@@ -430,9 +430,9 @@ static void test_lying_headers(void)
     blob_t png = png_of(p, im), lie;
     const char *type, *msg;
     int w, h;
-    unsigned char sof[] = {0xff, 0xd8, 0xff, 0xc0, 0x00, 0x11, 0x08, 0xea, 0x60, 0xea, 0x60,
-                           0x03, 0x01, 0x22, 0x00, 0x02, 0x11, 0x01, 0x03, 0x11, 0x01, 0xff,
-                           0xda, 0x00, 0x08, 0x01, 0x01, 0x00, 0x00, 0x3f, 0x00, 0x00, 0xff, 0xd9};
+    unsigned char sof[] = {0xff, 0xd8, 0xff, 0xc0, 0x00, 0x11, 0x08, 0xea, 0x60, 0xea, 0x60, 0x03,
+                           0x01, 0x22, 0x00, 0x02, 0x11, 0x01, 0x03, 0x11, 0x01, 0xff, 0xda, 0x00,
+                           0x08, 0x01, 0x01, 0x00, 0x00, 0x3f, 0x00, 0x00, 0xff, 0xd9};
 
     gdImageDestroy(im);
     lie = png_lying(p, png, 100000, 100000, 0, 200);
@@ -444,8 +444,7 @@ static void test_lying_headers(void)
             "normalize: 100000x100000 PNG");
     ok(logged("CNCA00402") && !logged("CNCA00404") && !logged("CNCA00449"),
        "  refused from the header, never handed to the decoder");
-    ok(cnca_image_decode_size(&w, &h, &msg, lie.data, lie.len, NULL) == APR_ENOSPC && w == 0 &&
-           msg,
+    ok(cnca_image_decode_size(&w, &h, &msg, lie.data, lie.len, NULL) == APR_ENOSPC && w == 0 && msg,
        "decode_size: 100000x100000 PNG refused");
 
     ok(cnca_image_probe(&type, &w, &h, &msg, sof, sizeof(sof)) == APR_SUCCESS &&
@@ -742,8 +741,7 @@ static void test_photo(void)
             if (x < 90) {
                 int n = (int)(lcg() % 21) - 10;
                 im->tpixels[y][x] = gdTrueColor(70 + n, 55 + n, 40 + n);
-            }
-            else if (x > 420) {
+            } else if (x > 420) {
                 im->tpixels[y][x] =
                     gdTrueColor(gdTrueColorGetRed(c) * 6 / 10, gdTrueColorGetGreen(c) * 6 / 10,
                                 gdTrueColorGetBlue(c) * 6 / 10);
@@ -751,8 +749,8 @@ static void test_photo(void)
         }
     }
     scribble(im, 150, 100, 380, 100, 7, gdTrueColor(25, 30, 60));
-    if ((out = normalized(p, jpeg_of(p, im, 80), CNCA_SIG_PHOTO,
-                          "photo: table edge and a shadow"))) {
+    if ((out =
+             normalized(p, jpeg_of(p, im, 80), CNCA_SIG_PHOTO, "photo: table edge and a shadow"))) {
         check_photo(out, 380, 100, "photo with table and shadow");
         gdImageDestroy(out);
     }
@@ -772,18 +770,49 @@ static void test_photo(void)
 /* A JPEG with an Exif APP1 (orientation o) spliced in after SOI. */
 static blob_t with_exif(apr_pool_t *p, blob_t jpg, int o, int little)
 {
-    unsigned char app1[] = {0xff, 0xe1, 0x00, 0x22, 'E', 'x', 'i', 'f', 0, 0,
-                            /* TIFF header */ 'M', 'M', 0, 42, 0, 0, 0, 8,
-                            /* IFD0: 1 entry */ 0, 1,
-                            /* tag 0x0112 SHORT count 1 value o */ 0x01, 0x12, 0, 3, 0, 0, 0, 1,
-                            0, (unsigned char)o, 0, 0,
-                            /* next IFD */ 0, 0, 0, 0};
+    unsigned char app1[] = {0xff,
+                            0xe1,
+                            0x00,
+                            0x22,
+                            'E',
+                            'x',
+                            'i',
+                            'f',
+                            0,
+                            0,
+                            /* TIFF header */ 'M',
+                            'M',
+                            0,
+                            42,
+                            0,
+                            0,
+                            0,
+                            8,
+                            /* IFD0: 1 entry */ 0,
+                            1,
+                            /* tag 0x0112 SHORT count 1 value o */ 0x01,
+                            0x12,
+                            0,
+                            3,
+                            0,
+                            0,
+                            0,
+                            1,
+                            0,
+                            (unsigned char)o,
+                            0,
+                            0,
+                            /* next IFD */ 0,
+                            0,
+                            0,
+                            0};
     unsigned char *b = apr_palloc(p, jpg.len + sizeof(app1));
     blob_t out;
 
     if (little) {
-        unsigned char le[] = {'I', 'I', 42, 0, 8, 0, 0, 0, 1, 0, 0x12, 0x01, 3, 0, 1, 0, 0, 0,
-                              (unsigned char)o, 0, 0, 0, 0, 0, 0, 0};
+        unsigned char le[] = {
+            'I', 'I', 42, 0, 8, 0, 0, 0, 1, 0, 0x12, 0x01, 3, 0, 1, 0, 0, 0, (unsigned char)o,
+            0,   0,   0,  0, 0, 0, 0};
         memcpy(app1 + 10, le, sizeof(le));
     }
     memcpy(b, jpg.data, 2);
@@ -812,16 +841,13 @@ static void test_orientation(void)
     jpg = jpeg_of(p, im, 95);
     gdImageDestroy(im);
 
-    ok(cnca_image_inspect(&info, &msg, with_exif(p, jpg, 6, 0).data, jpg.len + 36) ==
-               APR_SUCCESS &&
+    ok(cnca_image_inspect(&info, &msg, with_exif(p, jpg, 6, 0).data, jpg.len + 36) == APR_SUCCESS &&
            info.orientation == 6 && info.width == 40,
        "Exif orientation 6 read (big-endian)");
-    ok(cnca_image_inspect(&info, &msg, with_exif(p, jpg, 8, 1).data, jpg.len + 36) ==
-               APR_SUCCESS &&
+    ok(cnca_image_inspect(&info, &msg, with_exif(p, jpg, 8, 1).data, jpg.len + 36) == APR_SUCCESS &&
            info.orientation == 8,
        "Exif orientation 8 read (little-endian)");
-    ok(cnca_image_inspect(&info, &msg, with_exif(p, jpg, 9, 0).data, jpg.len + 36) ==
-               APR_SUCCESS &&
+    ok(cnca_image_inspect(&info, &msg, with_exif(p, jpg, 9, 0).data, jpg.len + 36) == APR_SUCCESS &&
            info.orientation == 1,
        "Exif orientation 9 ignored");
 
@@ -830,18 +856,15 @@ static void test_orientation(void)
         ok(gdImageSX(up) == 20 && gdImageSY(up) == 40, "orientation 6: turned to 20x40");
         ok(reddish(up, 10, 5) && !reddish(up, 10, 35), "  the left (red) half is now on top");
         gdImageDestroy(up);
-    }
-    else {
+    } else {
         ok(0, "orientation 6 decodes");
     }
     if (cnca_image_decode(&up, &code, &msg, p, with_exif(p, jpg, 8, 1).data, jpg.len + 36, NULL,
                           1) == APR_SUCCESS) {
-        ok(gdImageSX(up) == 20 && gdImageSY(up) == 40 && reddish(up, 10, 35) &&
-               !reddish(up, 10, 5),
+        ok(gdImageSX(up) == 20 && gdImageSY(up) == 40 && reddish(up, 10, 35) && !reddish(up, 10, 5),
            "orientation 8: 20x40, red at the bottom");
         gdImageDestroy(up);
-    }
-    else {
+    } else {
         ok(0, "orientation 8 decodes");
     }
     if (cnca_image_decode(&up, &code, &msg, p, with_exif(p, jpg, 3, 0).data, jpg.len + 36, NULL,
@@ -849,8 +872,7 @@ static void test_orientation(void)
         ok(gdImageSX(up) == 40 && reddish(up, 35, 10) && !reddish(up, 5, 10),
            "orientation 3: red on the right");
         gdImageDestroy(up);
-    }
-    else {
+    } else {
         ok(0, "orientation 3 decodes");
     }
 }
@@ -921,8 +943,7 @@ static void test_mangled(void)
             if (dec) {
                 gdImageDestroy(dec);
             }
-        }
-        else {
+        } else {
             ++refusals;
             bad += !code || !msg;
         }
