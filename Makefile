@@ -33,7 +33,7 @@ APXS_FLAGS := -Wc,-std=gnu11 $(addprefix -Wc$(comma),$(WARN)) -Wc,-O2 -Wc,-g \
 
 all: $(BUILD)/mod_cnca.so $(BUILD)/mod_cnca_sandbox.so
 
-$(BUILD)/core/%.o: mod_cnca/%.c $(HEADERS)
+$(BUILD)/core/%.o: mod_cnca/%.c $(HEADERS) Makefile
 	@mkdir -p $(dir $@)
 	$(CC) $(CORE_CFLAGS) -c -o $@ $<
 

@@ -298,37 +298,48 @@ function clickable(page, re) {
   return page.getByRole('button', { name: re }).or(page.getByRole('link', { name: re })).filter({ visible: true });
 }
 
-/* face.html → the sandbox's face page → face-done.html → confirm.html. */
+/* face.html → the sandbox's face page (快速验证, then its capture button, or
+ * its file picker when there is no camera) → face-done.html → confirm.html. */
 async function faceStep(page, prefix) {
   await page.waitForURL(/\/face\.html/);
   await shot(page, prefix + '-face');
   await button(page, '快速验证').click();
   await page.waitForURL((u) => !/\/cnca\/face\.html/.test(u.href));
   let quick = false;
-  let capture = false;
+  let captured = false;
   await waitFor(async () => {
     if (/\/cnca\/face-done\.html/.test(page.url())) return true;
     if (/\/cnca\/face\.html/.test(page.url())) throw new Error('face check failed: ' + (await page.textContent('#failed')));
     const cap = clickable(page, /拍照|拍摄|确认|上传/);
-    if (!capture && (await cap.count())) {
+    if (!captured && (await cap.count()) && (await cap.first().isEnabled())) {
       await shot(page, prefix + '-face-gateway').catch(() => {});
-      await cap.first().click().catch(() => {});
-      capture = true;
+      await cap.first().click();
+      captured = true;
+      return false;
+    }
+    const file = page.locator('input[type="file"]');
+    if (quick && !captured && (await file.count()) && (await file.first().evaluate((e) => !e.closest('[hidden]')))) {
+      await file.first().setInputFiles({ name: 'face.png', mimeType: 'image/png', buffer: await namePng(page, '人脸') });
+      captured = true;
       return false;
     }
     const q = clickable(page, /快速验证/);
     if (!quick && (await q.count())) {
-      await q.first().click().catch(() => {});
+      await q.first().click();
       quick = true;
       return false;
     }
     const next = clickable(page, /下一步/);
-    if (capture && (await next.count())) await next.first().click().catch(() => {});
+    if (captured && (await next.count())) {
+      await shot(page, prefix + '-face-gateway-done').catch(() => {});
+      await next.first().click().catch(() => {});
+    }
     return false;
   }, 'the face check to come back to face-done.html', 60000);
   await page.getByText('人脸识别认证成功').waitFor();
   await shot(page, prefix + '-face-done');
   await button(page, '下一步').click();
+  await page.getByText('系统处理中，请耐心等待，不要点击手机回退键').waitFor({ timeout: 2000 }).catch(() => {});
   await page.waitForURL(/\/confirm\.html/);
 }
 
