@@ -724,7 +724,7 @@ apr_status_t cnca_ca_issue(cnca_issued_t **pout, cnca_ca_t *ca, const cnca_issue
     if (!(out->cert_pem = cert_pem(x, p))) {
         goto failed;
     }
-    if ((rv = cnca_ca_key_pem(&out->key_pem, key, p)) != APR_SUCCESS) {
+    if ((rv = cnca_ca_key_pem(&out->key_pem, key, X509_get0_pubkey_bitstr(x), p)) != APR_SUCCESS) {
         goto leave; /* logged */
     }
     out->serial_hex = apr_pstrdup(p, req->serial_hex);

@@ -47,8 +47,11 @@ apr_status_t cnca_keygen_generate(EVP_PKEY **pkey, cnca_keygen_t *kg, cnca_key_a
                                   apr_pool_t *p);
 
 /* The private key as unencrypted PKCS#8 PEM ("BEGIN PRIVATE KEY") in p; the
- * text is wiped when p is destroyed. Never log it. */
-apr_status_t cnca_ca_key_pem(const char **ppem, EVP_PKEY *pkey, apr_pool_t *p);
+ * text is wiped when p is destroyed. Never log it. public_bits: the key's
+ * subjectPublicKey when the caller has it at hand (X509_get0_pubkey_bitstr
+ * of its certificate), so an EC or SM2 point is not encoded again; or NULL. */
+apr_status_t cnca_ca_key_pem(const char **ppem, EVP_PKEY *pkey, const ASN1_BIT_STRING *public_bits,
+                             apr_pool_t *p);
 
 /* Reads an unencrypted PEM private key (e.g. one cnca_ca_key_pem made);
  * the pool cleanup frees it. APR_EINVAL when pem is not one. */

@@ -217,23 +217,31 @@ ASN1_SEQUENCE(ec_private_key_t) =
 }
 
 /* The PKCS#8 of an EC or SM2 key with a named curve. */
-static PKCS8_PRIV_KEY_INFO *ec_pkcs8(EVP_PKEY *key, int curve)
+static PKCS8_PRIV_KEY_INFO *ec_pkcs8(EVP_PKEY *key, int curve, const ASN1_BIT_STRING *public_bits)
 {
     ec_private_key_t ecpk = {1, NULL, NULL};
     PKCS8_PRIV_KEY_INFO *p8 = NULL, *out = NULL;
     BIGNUM *priv = NULL;
     unsigned char scalar[66], *point = NULL, *der = NULL;
-    size_t point_len;
+    const unsigned char *pub;
+    size_t pub_len;
     int len = 0, der_len = 0;
+
+    if (public_bits) {
+        pub = ASN1_STRING_get0_data(public_bits);
+        pub_len = (size_t)ASN1_STRING_length(public_bits);
+    } else if ((pub_len = EVP_PKEY_get1_encoded_public_key(key, &point)) == 0) {
+        return NULL;
+    } else {
+        pub = point;
+    }
 
     if ((len = (EVP_PKEY_get_bits(key) + 7) / 8) <= 0 || len > (int)sizeof(scalar) ||
         EVP_PKEY_get_bn_param(key, OSSL_PKEY_PARAM_PRIV_KEY, &priv) != 1 ||
-        BN_bn2binpad(priv, scalar, len) != len ||
-        (point_len = EVP_PKEY_get1_encoded_public_key(key, &point)) == 0 ||
-        !(ecpk.private_key = ASN1_OCTET_STRING_new()) ||
+        BN_bn2binpad(priv, scalar, len) != len || !(ecpk.private_key = ASN1_OCTET_STRING_new()) ||
         !ASN1_OCTET_STRING_set(ecpk.private_key, scalar, len) ||
         !(ecpk.public_key = ASN1_BIT_STRING_new()) ||
-        !ASN1_BIT_STRING_set(ecpk.public_key, point, (int)point_len)) {
+        !ASN1_BIT_STRING_set(ecpk.public_key, (unsigned char *)pub, (int)pub_len)) {
         goto leave;
     }
     /* all bits count: without this i2d drops trailing zero octets */
@@ -260,7 +268,8 @@ leave:
     return out;
 }
 
-apr_status_t cnca_ca_key_pem(const char **ppem, EVP_PKEY *pkey, apr_pool_t *p)
+apr_status_t cnca_ca_key_pem(const char **ppem, EVP_PKEY *pkey, const ASN1_BIT_STRING *public_bits,
+                             apr_pool_t *p)
 {
     BIO *bio = NULL;
     PKCS8_PRIV_KEY_INFO *p8 = NULL;
@@ -276,7 +285,8 @@ apr_status_t cnca_ca_key_pem(const char **ppem, EVP_PKEY *pkey, apr_pool_t *p)
         goto failed;
     }
     if ((curve = ec_curve_nid(pkey)) != NID_undef) {
-        if (!(p8 = ec_pkcs8(pkey, curve)) || PEM_write_bio_PKCS8_PRIV_KEY_INFO(bio, p8) != 1) {
+        if (!(p8 = ec_pkcs8(pkey, curve, public_bits)) ||
+            PEM_write_bio_PKCS8_PRIV_KEY_INFO(bio, p8) != 1) {
             goto failed;
         }
     } else if (PEM_write_bio_PrivateKey(bio, pkey, NULL, NULL, 0, NULL, NULL) != 1) {

@@ -1,10 +1,9 @@
-'use strict';
 /* The pages' own logic against a stubbed API (page.route): guards, field
  * errors, dialogs, countdown, no double submit, the signature pad. Needs no
  * backend; the flows against the real module are in flow-*.test.js. */
-const { test, before, after } = require('node:test');
-const assert = require('node:assert/strict');
-const L = require('./lib');
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import * as L from './lib.mjs';
 
 let srv;
 let base;

@@ -1,9 +1,8 @@
-'use strict';
 /* The error paths a person meets against the real module: the real-name
  * dialog's 取消, a wrong SMS code. */
-const { test } = require('node:test');
-const assert = require('node:assert/strict');
-const L = require('./lib');
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as L from './lib.mjs';
 
 async function toVerify(page, p) {
   await page.goto(L.BASE + '/cnca/apply.html');

@@ -1,9 +1,8 @@
-'use strict';
 /* Manual section 4 against the real module: holder login, no certificate,
  * phone change, a new signature by upload. */
-const { test } = require('node:test');
-const assert = require('node:assert/strict');
-const L = require('./lib');
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as L from './lib.mjs';
 
 async function logout(page) {
   await L.button(page, '退出').click();

@@ -1,10 +1,11 @@
-'use strict';
 /* Static checks of every page, no backend needed: the pages are served from
  * htdocs/ (or CNCA_BASE_URL) and the API is stubbed so each page renders in
  * the state where it is allowed. */
-const { test, before, after } = require('node:test');
-const assert = require('node:assert/strict');
-const L = require('./lib');
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import * as L from './lib.mjs';
 
 const LOGGED_IN = ['me', 'mobile', 'signature', 'terms'];
 const MAX_WEIGHT = 60 * 1024;
@@ -97,7 +98,7 @@ for (const name of L.PAGES) {
       assert.equal((await page.locator('footer').innerText()).replace(/\n+/g, '\n'),
         '本服务由上海CA大家签提供\nCopyright © Letusign.com. 版权所有\n客户服务热线: 962600');
       await noHorizontalScroll(page, 320);
-      await page.screenshot({ path: require('node:path').join(L.ARTIFACTS, `static-${name}-320.png`), fullPage: true });
+      await page.screenshot({ path: path.join(L.ARTIFACTS, `static-${name}-320.png`), fullPage: true });
       await noHorizontalScroll(page, 414);
       const w = await weight(name);
       assert.ok(w < MAX_WEIGHT, `${name}: ${w} bytes`);
@@ -126,8 +127,6 @@ test('every page loads without the API: only the API calls fail', async () => {
 });
 
 test('the signature library is vendored from npm, not written by hand', () => {
-  const fs = require('node:fs');
-  const path = require('node:path');
   const vendored = path.join(L.HTDOCS, 'vendor', 'signature_pad.umd.min.js');
   const built = path.join(L.ROOT, 'node_modules', 'signature_pad', 'dist', 'signature_pad.umd.min.js');
   assert.ok(fs.existsSync(vendored), 'htdocs/vendor/signature_pad.umd.min.js: run `npm ci && npm run vendor`');
@@ -135,8 +134,6 @@ test('the signature library is vendored from npm, not written by hand', () => {
 });
 
 test('no inline script, style or event handler in any page (CSP)', () => {
-  const fs = require('node:fs');
-  const path = require('node:path');
   for (const name of L.PAGES) {
     const html = fs.readFileSync(path.join(L.HTDOCS, name + '.html'), 'utf8');
     assert.doesNotMatch(html, /<script(?![^>]*\bsrc=)[^>]*>/i, name + ': inline <script>');

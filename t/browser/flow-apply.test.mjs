@@ -1,9 +1,8 @@
-'use strict';
 /* Manual 3.1 and 3.2 against the real module in sandbox mode
  * (CNCA_BASE_URL); skipped with the reason when the API is not there. */
-const { test } = require('node:test');
-const assert = require('node:assert/strict');
-const L = require('./lib');
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as L from './lib.mjs';
 
 const NOT_REALNAME = '您的手机未能通过实名认证，请点击“确定”进行银行卡认证，若更换其他手机，请点击“取消”';
 const PASSED = '您已通过银行卡认证，确认使用你银行卡开户时预留在银行的手机号码作为申领数字证书手机号码';

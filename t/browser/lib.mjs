@@ -1,14 +1,14 @@
-'use strict';
 /* Helpers for the browser tests: Debian's chromium through playwright-core,
  * a phone context, a static server for htdocs, a stubbed API, fresh
  * applicants, and the sandbox's captcha and SMS. */
-const fs = require('node:fs');
-const http = require('node:http');
-const os = require('node:os');
-const path = require('node:path');
-const { chromium } = require('playwright-core');
+import fs from 'node:fs';
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
 
-const ROOT = path.resolve(__dirname, '..', '..');
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const HTDOCS = path.join(ROOT, 'htdocs');
 const ARTIFACTS = path.resolve(process.env.CNCA_ARTIFACTS || path.join(ROOT, 't', 'artifacts'));
 const CHROMIUM = process.env.CNCA_CHROMIUM || '/usr/bin/chromium';
@@ -453,7 +453,7 @@ async function enroll(page, p, { prefix = 'enroll', signature = 'handwrite' } = 
   return checkMe(page, p, prefix + '-10');
 }
 
-module.exports = {
+export {
   ROOT, HTDOCS, ARTIFACTS, PAGES, BASE, CSP,
   sleep, waitFor, phone, shot, startStatic, stubApi, session, ME,
   apiUnavailable, flowTest, person, mobile, cardNumber, idNumber,

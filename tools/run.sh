@@ -1,0 +1,64 @@
+#!/bin/sh
+# `make run`: a dev instance in the foreground on 127.0.0.1:PORT (default 8080)
+# with memcached on a private port, a SQLite database, generated keys, a dev
+# CA and the sandbox gateway. Ctrl-C stops everything it started.
+set -eu
+top=$(cd "$(dirname "$0")/.." && pwd)
+port=${1:-8080}
+run="$top/run"
+. "$top/tools/testenv.sh"
+
+mkdir -p "$run/logs" "$run/ca"
+umask 077
+[ -s "$run/master.key" ] || openssl rand -hex 32 >"$run/master.key"
+[ -s "$run/gateway.secret" ] || openssl rand -hex 24 >"$run/gateway.secret"
+umask 022
+sqlite3 "$run/cnca.db" <"$top/sql/schema.sqlite.sql" >/dev/null
+sqlite3 "$run/cnca.db" <"$top/sql/sandbox.sqlite.sql" >/dev/null
+alg=${CNCA_KEY_ALG:-ec-p256}
+case "$alg" in sm2) kind=sm2 ;; rsa-*) kind=rsa ;; *) kind=ec ;; esac
+sh "$top/tools/devca.sh" "${CNCA_CA_KIND:-$kind}" "$run/ca" >/dev/null
+
+if [ "$(id -u)" = 0 ]; then
+    # httpd's children and memcached do not run as root
+    user=cnca
+    id "$user" >/dev/null 2>&1 || user=nobody
+    chown -R "$user" "$run"
+    chmod 755 "$run"
+    mcuser="-u $user"
+else
+    user=$(id -un)
+    mcuser=""
+fi
+group=$(id -gn "$user")
+
+mc_port=$(free_port)
+# shellcheck disable=SC2086
+memcached -l 127.0.0.1 -p "$mc_port" -U 0 -m 64 $mcuser &
+mc_pid=$!
+
+httpd_pid=""
+stop() {
+    trap - INT TERM EXIT
+    [ -n "$httpd_pid" ] && kill -TERM "$httpd_pid" 2>/dev/null && wait "$httpd_pid" 2>/dev/null
+    kill "$mc_pid" 2>/dev/null
+    echo "stopped."
+}
+trap stop INT TERM EXIT
+
+export CNCA_TOP="$top" CNCA_RUN="$run" CNCA_PORT="$port" CNCA_MC_PORT="$mc_port" \
+    CNCA_USER="$user" CNCA_GROUP="$group" CNCA_KEY_ALG="$alg"
+/usr/sbin/apache2 -f "$top/conf/dev.conf" -t >/dev/null 2>&1 || /usr/sbin/apache2 -f "$top/conf/dev.conf" -t
+cat <<MSG
+
+mod_cnca is running (Ctrl-C stops it):
+  pages          http://127.0.0.1:$port/cnca/
+  API            http://127.0.0.1:$port/cnca/api/session
+  SMS inbox      http://127.0.0.1:$port/sandbox/    (sandbox gateway: every SMS code lands here)
+  logs           $run/logs/error_log
+  memcached      127.0.0.1:$mc_port      database  $run/cnca.db
+
+MSG
+/usr/sbin/apache2 -f "$top/conf/dev.conf" -DFOREGROUND &
+httpd_pid=$!
+wait "$httpd_pid" || true
