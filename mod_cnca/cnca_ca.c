@@ -673,21 +673,17 @@ apr_status_t cnca_ca_issue(cnca_issued_t **pout, cnca_ca_t *ca, const cnca_issue
                         "CNCA00310: certificate request refused: %s", why);
         goto leave;
     }
-    if ((rv = cnca_keygen_generate(&key, ca->keygen, req->alg, ptemp)) != APR_SUCCESS) {
-        goto leave; /* logged */
-    }
 
-    rv = APR_EGENERAL;
     ERR_clear_error();
     step = "building the certificate";
     if (!(x = X509_new()) || X509_set_version(x, X509_VERSION_3) != 1 ||
         !set_serial(x, req->serial_hex) ||
         X509_set_issuer_name(x, X509_get_subject_name(ca->cert)) != 1 ||
         !ASN1_TIME_set(X509_getm_notBefore(x), (time_t)apr_time_sec(nb)) ||
-        !ASN1_TIME_set(X509_getm_notAfter(x), (time_t)apr_time_sec(na)) ||
-        !set_public_key(x, key, req->alg)) {
+        !ASN1_TIME_set(X509_getm_notAfter(x), (time_t)apr_time_sec(na))) {
         goto failed;
     }
+    /* the subject before the key pair: a bad one costs no key generation */
     name = X509_get_subject_name(x);
     if (subject_add_rdns(name, req->subject, ptemp, &why) != APR_SUCCESS) {
         rv = APR_EINVAL;
@@ -705,6 +701,14 @@ apr_status_t cnca_ca_issue(cnca_issued_t **pout, cnca_ca_t *ca, const cnca_issue
                         "1 to 64 characters of UTF-8: %s",
                         cnca_ossl_errors(ptemp));
         goto leave;
+    }
+    if ((rv = cnca_keygen_generate(&key, ca->keygen, req->alg, ptemp)) != APR_SUCCESS) {
+        goto leave; /* logged */
+    }
+    ERR_clear_error();
+    step = "setting the public key";
+    if (!set_public_key(x, key, req->alg)) {
+        goto failed;
     }
     step = "adding the extensions";
     for (i = 0; i < N_FIXED_EXTS; ++i) {

@@ -4,9 +4,11 @@
  * across the whole picture, noise lines and dots in the digits' colours.
  * Keeping the answer (single use, expiry) is the session's business.
  *
- * Start-up: cnca_image_init() (cnca_image.h) once before threads, then
- * optionally cnca_captcha_set_font(). After that cnca_captcha_png is
- * thread-safe (libgd serialises FreeType behind its font cache mutex). */
+ * Start-up: cnca_image_init() (cnca_image.h), then cnca_captcha_set_font()
+ * once, before threads: it renders the ten digits with FreeType into
+ * masks that every captcha then only reads (so no request runs FreeType).
+ * Without it the first captcha does the same with the default font, under
+ * pthread_once. cnca_captcha_answer and cnca_captcha_png are thread-safe. */
 #ifndef CNCA_CAPTCHA_H
 #define CNCA_CAPTCHA_H
 
@@ -30,10 +32,10 @@ apr_status_t cnca_captcha_answer(const char **panswer, apr_pool_t *p);
 apr_status_t cnca_captcha_png(const void **ppng, apr_size_t *plen, apr_pool_t *p,
                               const char *answer);
 
-/* Sets the TrueType font (NULL: CNCA_CAPTCHA_FONT) and checks that FreeType
- * loads it. APR_ENOENT when it does not: captchas then use libgd's
- * built-in font, scaled up (as they also do, after one warning, when the
- * font fails later). Call at start-up, before threads. */
+/* Renders the digits of the TrueType font at path (NULL: CNCA_CAPTCHA_FONT).
+ * APR_ENOENT (and a CNCA00420 warning) when FreeType cannot: captchas then
+ * use libgd's built-in giant font, scaled up. Start-up only: it rewrites
+ * the masks that drawing threads read. */
 apr_status_t cnca_captcha_set_font(const char *path);
 
 /* 1 when captchas are drawn with the TrueType font, 0 with the built-in one. */

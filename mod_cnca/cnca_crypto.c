@@ -142,7 +142,12 @@ void cnca_hmac(unsigned char out[32], const unsigned char *key, apr_size_t key_l
                const void *data, apr_size_t len)
 {
     unsigned int olen = 32;
-    HMAC(EVP_sha256(), key, (int)key_len, data, len, out, &olen);
+    if (!HMAC(EVP_sha256(), key, (int)key_len, data, len, out, &olen)) {
+        /* never leave the output undefined: an all-zero MAC matches nothing
+         * a correct one would, and the failure is logged */
+        memset(out, 0, 32);
+        cnca_log_perror(CNCA_LOG_MARK, CNCA_LOG_ERR, APR_EGENERAL, "CNCA00103: HMAC-SHA256 failed");
+    }
 }
 
 const char *cnca_hmac_hex(apr_pool_t *p, const unsigned char *key, apr_size_t key_len,
@@ -195,8 +200,10 @@ apr_status_t cnca_seal(const char **pb64, apr_pool_t *p, const cnca_key_t *key, 
         || EVP_EncryptUpdate(ctx, buf + GCM_NONCE, &outl, plain, (int)len) != 1
         || EVP_EncryptFinal_ex(ctx, buf + GCM_NONCE + outl, &finl) != 1
         || EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, GCM_TAG, buf + GCM_NONCE + len) != 1) {
+        char err[256];
+        ERR_error_string_n(ERR_get_error(), err, sizeof(err));
         cnca_log_perror(CNCA_LOG_MARK, CNCA_LOG_ERR, rv, "CNCA00102: AES-256-GCM seal failed: %s",
-                        ERR_error_string(ERR_get_error(), NULL));
+                        err);
         goto leave;
     }
     *pb64 = apr_pencode_base64_binary(p, buf, GCM_NONCE + len + GCM_TAG,

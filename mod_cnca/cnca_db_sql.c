@@ -26,8 +26,8 @@ const cnca_db_stmt_t cnca_db_statements[] = {
     {"audit_insert", "INSERT INTO audit (at, client, event, outcome, person_id, subject, detail)"
                      " VALUES (%s, %s, %s, %s, %s, %s, %s)"},
     {"sms_insert", "INSERT INTO sms_sends (at, mobile_hash, client) VALUES (%s, %s, %s)"},
-    {"sms_stats_mobile", "SELECT COUNT(*), MAX(at) FROM sms_sends WHERE mobile_hash = %s"
+    {"sms_stats_mobile", "SELECT COUNT(*), MIN(at), MAX(at) FROM sms_sends WHERE mobile_hash = %s"
                          " AND at >= %s"},
-    {"sms_count_client", "SELECT COUNT(*) FROM sms_sends WHERE client = %s AND at >= %s"},
+    {"sms_stats_client", "SELECT COUNT(*), MIN(at) FROM sms_sends WHERE client = %s AND at >= %s"},
     {NULL, NULL},
 };

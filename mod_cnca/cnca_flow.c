@@ -111,3 +111,13 @@ const char *cnca_flow_confirm_refusal(const cnca_session_t *sess, const char *mo
     }
     return NULL;
 }
+
+int cnca_flow_sms_allowed(const cnca_session_t *sess, const char *mobile, apr_int64_t now,
+                          int face_max_age)
+{
+    if (!sess->flow || !mobile) {
+        return 0;
+    }
+    return same(mobile, sess->mobile)
+           || !strcmp(cnca_flow_step(sess, now, face_max_age), "bank");
+}

@@ -20,6 +20,11 @@ int cnca_flow_sms_proven(const cnca_session_t *sess);
 int cnca_flow_identity_proven(const cnca_session_t *sess); /* carrier or bank, for the mobile */
 int cnca_flow_face_proven(const cnca_session_t *sess, apr_int64_t now, int max_age);
 
+/* Whether an SMS code may go to mobile now: the flow's own mobile, or, at
+ * the bank step, the bank-reserved mobile the applicant types there. */
+int cnca_flow_sms_allowed(const cnca_session_t *sess, const char *mobile, apr_int64_t now,
+                          int face_max_age);
+
 /* The page where the flow stands: index, apply-verify, bank, face, confirm,
  * me (one of API.md's `next` names). */
 const char *cnca_flow_step(const cnca_session_t *sess, apr_int64_t now, int face_max_age);

@@ -13,7 +13,6 @@
 #define MSG_TOO_LARGE "图片过大，请选择更小的图片"
 #define MSG_TOO_MANY_PIXELS "图片尺寸过大，请选择尺寸更小的图片"
 #define MSG_NOT_AN_IMAGE "无法识别该图片，请选择PNG或JPEG格式的图片"
-#define MSG_INTERNAL "系统异常，请稍后重试！"
 
 apr_status_t cnca_sig_source_parse(cnca_sig_source_t *psrc, const char *name)
 {
@@ -204,7 +203,7 @@ apr_status_t cnca_image_decode(gdImagePtr *pim, const char **pcode, const char *
     rv = APR_SUCCESS;
     goto leave;
 nomem:
-    refuse(pcode, pmsg, CNCA_IMAGE_INTERNAL, MSG_INTERNAL);
+    refuse(pcode, pmsg, CNCA_IMAGE_INTERNAL, CNCA_IMAGE_MSG_INTERNAL);
     cnca_log_perror(CNCA_LOG_MARK, CNCA_LOG_ERR, rv, "CNCA00406: out of memory for a %dx%d image",
                     info.width, info.height);
 leave:

@@ -6,8 +6,9 @@
  * as sent.
  *
  * Start-up: call cnca_image_init() once, before threads (it routes libgd's
- * messages to cnca_log and sets up libgd's FreeType cache, which the
- * captcha needs for thread safety). Everything else is thread-safe. */
+ * messages to cnca_log at debug level instead of stderr, and sets up
+ * libgd's FreeType cache for cnca_captcha_set_font). Everything else is
+ * thread-safe. */
 #ifndef CNCA_IMAGE_H
 #define CNCA_IMAGE_H
 

@@ -8,6 +8,12 @@
 
 #include "cnca_image.h"
 
+/* What the applicant reads when the failure is ours (manual 6.7). */
+#define CNCA_IMAGE_MSG_INTERNAL "系统异常，请稍后重试！"
+
+/* A fully transparent pixel (white, for viewers that ignore alpha). */
+#define CNCA_IMAGE_CLEAR gdTrueColorAlpha(255, 255, 255, gdAlphaTransparent)
+
 /* A rectangle inside an image. */
 typedef struct {
     int x, y, w, h;

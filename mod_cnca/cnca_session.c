@@ -59,7 +59,8 @@ static const field_t fields[] = {
     S(mobile),         S(captcha_hash),   I64(captcha_exp),       S(sms_hash),
     S(sms_mobile),     I64(sms_exp),      I(sms_tries),           S(proof_sms_mobile),
     S(proof_carrier_mobile), S(proof_bank_mobile), S(face_token), I64(face_started),
-    I64(proof_face_at), S(face_status),   S(face_message),
+    I64(proof_face_at), S(face_status),   S(face_message),          I64(busy_until),
+    I(just_enrolled),
 };
 
 static apr_status_t to_json(const char **pjson, const cnca_session_t *sess, apr_pool_t *p)
@@ -245,6 +246,19 @@ apr_status_t cnca_session_save(cnca_session_t *sess, const cnca_session_ctx_t *c
         rv = cnca_store_add(ctx->store, key, sealed, strlen(sealed), ttl_for(sess, ctx, now));
     }
     else {
+        if (sess->written) {
+            /* saved before in this request: learn the CAS of what we wrote;
+             * anything else there means another request wrote meanwhile */
+            char *cur;
+            apr_size_t len;
+            rv = cnca_store_get(&cur, &len, &sess->cas, ctx->store, p, key);
+            if (rv == APR_NOTFOUND || (rv == APR_SUCCESS && strcmp(cur, sess->written))) {
+                return APR_EEXIST;
+            }
+            if (rv != APR_SUCCESS) {
+                return rv;
+            }
+        }
         rv = cnca_store_cas(ctx->store, key, sealed, strlen(sealed), ttl_for(sess, ctx, now),
                             sess->cas);
         if (rv == APR_NOTFOUND) {
@@ -254,6 +268,7 @@ apr_status_t cnca_session_save(cnca_session_t *sess, const cnca_session_ctx_t *c
     if (rv == APR_SUCCESS) {
         sess->is_new = 0;
         sess->dirty = 0;
+        sess->written = sealed;
     }
     return rv;
 }
@@ -270,6 +285,7 @@ apr_status_t cnca_session_rotate(cnca_session_t *sess, const cnca_session_ctx_t 
     }
     sess->is_new = 1;
     sess->dirty = 1;
+    sess->written = NULL;
     if ((rv = cnca_session_save(sess, ctx, p, now)) != APR_SUCCESS) {
         return rv;
     }

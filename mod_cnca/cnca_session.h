@@ -52,8 +52,16 @@ typedef struct cnca_session {
     const char *face_status; /* "pass" | "fail" | NULL, for the pages */
     const char *face_message;
 
+    /* a confirm in progress (two parallel confirms: one issues) */
+    apr_int64_t busy_until;
+    /* the certificate was issued in this session: the signature step leads
+     * to the terms notice */
+    int just_enrolled;
+
     /* bookkeeping, not stored */
     uint64_t cas;
+    const char *written; /* the document this request last wrote (its CAS is
+                          * learnt on the next save) */
     int is_new;
     int dirty;
 } cnca_session_t;

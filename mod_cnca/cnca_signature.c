@@ -1,7 +1,5 @@
 /* The signature picture: from what the applicant sent (canvas PNG, a file,
  * a photo) to the PNG with alpha that is kept, cropped to the ink. */
-#include <apr_strings.h>
-
 #include "cnca_image_gd.h"
 #include "cnca_log.h"
 
@@ -19,10 +17,6 @@
 #define PLAIN_LIGHT 225
 #define PLAIN_CHROMA 24
 #define PLAIN_SHARE 980
-
-#define MSG_INTERNAL "系统异常，请稍后重试！"
-
-#define TRANSPARENT_WHITE gdTrueColorAlpha(255, 255, 255, gdAlphaTransparent)
 
 static int min3(int a, int b, int c)
 {
@@ -99,7 +93,7 @@ static void handwrite_clean(gdImagePtr im)
             int aw = 255 - min3(r, g, b);                                       /* 0..255 */
             int a = own * aw / 255;
             if (a < 8) {
-                row[x] = TRANSPARENT_WHITE;
+                row[x] = CNCA_IMAGE_CLEAR;
                 continue;
             }
             r = 255 - (255 - r) * 255 / aw;
@@ -236,7 +230,7 @@ apr_status_t cnca_signature_normalize(const void **ppng, apr_size_t *plen, const
     goto leave;
 internal:
     *pcode = CNCA_IMAGE_INTERNAL;
-    *pmsg = MSG_INTERNAL;
+    *pmsg = CNCA_IMAGE_MSG_INTERNAL;
 leave:
     if (out) {
         gdImageDestroy(out);

@@ -27,8 +27,6 @@
 /* Ink colour: its luma is brought down to at most this. */
 #define INK_LUMA 48
 
-#define TRANSPARENT_WHITE gdTrueColorAlpha(255, 255, 255, gdAlphaTransparent)
-
 typedef struct {
     int w, h;
     apr_size_t n;
@@ -274,7 +272,7 @@ apr_status_t cnca_signature_photo_clean(gdImagePtr *pim, apr_pool_t *p)
             int a = ph.level[i], c = row[x], l = luma(c);
             int cr = gdTrueColorGetRed(c), cg = gdTrueColorGetGreen(c), cb = gdTrueColorGetBlue(c);
             if (!a) {
-                row[x] = TRANSPARENT_WHITE;
+                row[x] = CNCA_IMAGE_CLEAR;
                 continue;
             }
             if (l > INK_LUMA) {

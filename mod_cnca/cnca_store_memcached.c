@@ -54,9 +54,11 @@ apr_status_t cnca_store_create(cnca_store_t **pstore, apr_pool_t *p, const char 
     memcached_behavior_set(store->proto, MEMCACHED_BEHAVIOR_POLL_TIMEOUT, 1000);
     memcached_behavior_set(store->proto, MEMCACHED_BEHAVIOR_RCV_TIMEOUT, 1000000);
     memcached_behavior_set(store->proto, MEMCACHED_BEHAVIOR_SND_TIMEOUT, 1000000);
-    /* a restarted memcached is used again within a second */
-    memcached_behavior_set(store->proto, MEMCACHED_BEHAVIOR_RETRY_TIMEOUT, 1);
-    memcached_behavior_set(store->proto, MEMCACHED_BEHAVIOR_DEAD_TIMEOUT, 1);
+    /* never mark a server dead for a while: a restarted memcached is used
+     * by the very next request (a local connect to a dead one fails fast) */
+    memcached_behavior_set(store->proto, MEMCACHED_BEHAVIOR_RETRY_TIMEOUT, 0);
+    memcached_behavior_set(store->proto, MEMCACHED_BEHAVIOR_DEAD_TIMEOUT, 0);
+    memcached_behavior_set(store->proto, MEMCACHED_BEHAVIOR_SERVER_FAILURE_LIMIT, 0);
     if (!(store->pool = memcached_pool_create(store->proto, 1, pool_max > 0 ? pool_max : 16))) {
         goto leave;
     }
@@ -90,6 +92,26 @@ static memcached_st *fetch(cnca_store_t *store)
     return mc;
 }
 
+/* A pooled connection that broke (memcached restarted) fails once; the
+ * operation is worth one more try, on a fresh connection. */
+static int is_connection_error(memcached_return_t rc)
+{
+    switch (rc) {
+        case MEMCACHED_CONNECTION_FAILURE:
+        case MEMCACHED_CONNECTION_SOCKET_CREATE_FAILURE:
+        case MEMCACHED_WRITE_FAILURE:
+        case MEMCACHED_READ_FAILURE:
+        case MEMCACHED_UNKNOWN_READ_FAILURE:
+        case MEMCACHED_ERRNO:
+        case MEMCACHED_SERVER_TEMPORARILY_DISABLED:
+        case MEMCACHED_SERVER_MARKED_DEAD:
+        case MEMCACHED_TIMEOUT:
+            return 1;
+        default:
+            return 0;
+    }
+}
+
 static apr_status_t fail(memcached_st *mc, memcached_return_t rc, const char *op)
 {
     cnca_log_perror(CNCA_LOG_MARK, CNCA_LOG_ERR, APR_EGENERAL, "CNCA00113: memcached %s failed: %s",
@@ -98,15 +120,44 @@ static apr_status_t fail(memcached_st *mc, memcached_return_t rc, const char *op
     return APR_EGENERAL;
 }
 
+/* One get: mget then fetch (a broken connection shows only at the fetch). */
+static memcached_return_t get_once(memcached_st *mc, const char *key, char **pval,
+                                   apr_size_t *plen, uint64_t *pcas, apr_pool_t *p)
+{
+    const char *keys[1] = {key};
+    size_t klen[1] = {strlen(key)};
+    memcached_result_st *res;
+    memcached_return_t rc;
+
+    rc = memcached_mget(mc, keys, klen, 1);
+    if (rc != MEMCACHED_SUCCESS) {
+        return rc;
+    }
+    res = memcached_fetch_result(mc, NULL, &rc);
+    if (!res) {
+        return (rc == MEMCACHED_END || rc == MEMCACHED_SUCCESS) ? MEMCACHED_NOTFOUND : rc;
+    }
+    *plen = memcached_result_length(res);
+    *pval = apr_palloc(p, *plen + 1);
+    memcpy(*pval, memcached_result_value(res), *plen);
+    (*pval)[*plen] = '\0';
+    if (pcas) {
+        *pcas = memcached_result_cas(res);
+    }
+    memcached_result_free(res);
+    /* drain the end of the answer */
+    while ((res = memcached_fetch_result(mc, NULL, &rc))) {
+        memcached_result_free(res);
+    }
+    return MEMCACHED_SUCCESS;
+}
+
 apr_status_t cnca_store_get(char **pval, apr_size_t *plen, uint64_t *pcas, cnca_store_t *store,
                             apr_pool_t *p, const char *key)
 {
     memcached_st *mc;
-    memcached_result_st *res;
     memcached_return_t rc;
-    const char *keys[1] = {key};
-    size_t klen[1] = {strlen(key)};
-    apr_status_t rv = APR_NOTFOUND;
+    apr_status_t rv;
 
     *pval = NULL;
     *plen = 0;
@@ -116,32 +167,20 @@ apr_status_t cnca_store_get(char **pval, apr_size_t *plen, uint64_t *pcas, cnca_
     if (!(mc = fetch(store))) {
         return APR_EGENERAL;
     }
-    rc = memcached_mget(mc, keys, klen, 1);
-    if (rc != MEMCACHED_SUCCESS) {
-        rv = fail(mc, rc, "get");
-        goto leave;
+    rc = get_once(mc, key, pval, plen, pcas, p);
+    if (is_connection_error(rc)) {
+        memcached_quit(mc);
+        rc = get_once(mc, key, pval, plen, pcas, p);
     }
-    res = memcached_fetch_result(mc, NULL, &rc);
-    if (res) {
-        apr_size_t len = memcached_result_length(res);
-        *pval = apr_palloc(p, len + 1);
-        memcpy(*pval, memcached_result_value(res), len);
-        (*pval)[len] = '\0';
-        *plen = len;
-        if (pcas) {
-            *pcas = memcached_result_cas(res);
-        }
-        memcached_result_free(res);
-        /* drain the end of the answer */
-        while ((res = memcached_fetch_result(mc, NULL, &rc))) {
-            memcached_result_free(res);
-        }
+    if (rc == MEMCACHED_SUCCESS) {
         rv = APR_SUCCESS;
     }
-    else if (rc != MEMCACHED_END && rc != MEMCACHED_NOTFOUND && rc != MEMCACHED_SUCCESS) {
+    else if (rc == MEMCACHED_NOTFOUND) {
+        rv = APR_NOTFOUND;
+    }
+    else {
         rv = fail(mc, rc, "get");
     }
-leave:
     memcached_pool_release(store->pool, mc);
     return rv;
 }
@@ -160,6 +199,14 @@ static apr_status_t store_op(cnca_store_t *store, store_fn *fn, const char *op, 
         return APR_EGENERAL;
     }
     rc = fn(mc, key, strlen(key), val, len, (time_t)ttl, 0);
+    if (is_connection_error(rc)) {
+        memcached_quit(mc);
+        rc = fn(mc, key, strlen(key), val, len, (time_t)ttl, 0);
+        if (rc == MEMCACHED_NOTSTORED && fn == (store_fn *)memcached_add) {
+            /* keys are random: what is there is the first try's write */
+            rc = MEMCACHED_SUCCESS;
+        }
+    }
     if (rc == MEMCACHED_SUCCESS) {
         rv = APR_SUCCESS;
     }
@@ -196,6 +243,10 @@ apr_status_t cnca_store_cas(cnca_store_t *store, const char *key, const char *va
         return APR_EGENERAL;
     }
     rc = memcached_cas(mc, key, strlen(key), val, len, (time_t)ttl, 0, cas);
+    if (is_connection_error(rc)) {
+        memcached_quit(mc);
+        rc = memcached_cas(mc, key, strlen(key), val, len, (time_t)ttl, 0, cas);
+    }
     if (rc == MEMCACHED_SUCCESS) {
         rv = APR_SUCCESS;
     }
@@ -222,6 +273,10 @@ apr_status_t cnca_store_delete(cnca_store_t *store, const char *key)
         return APR_EGENERAL;
     }
     rc = memcached_delete(mc, key, strlen(key), 0);
+    if (is_connection_error(rc)) {
+        memcached_quit(mc);
+        rc = memcached_delete(mc, key, strlen(key), 0);
+    }
     if (rc != MEMCACHED_SUCCESS && rc != MEMCACHED_NOTFOUND) {
         rv = fail(mc, rc, "delete");
     }

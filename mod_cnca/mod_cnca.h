@@ -69,6 +69,7 @@ typedef struct cnca_srv_conf {
 typedef struct {
     request_rec *r;
     cnca_srv_conf_t *sc;
+    const char *base;  /* the API location, e.g. "/cnca/api" */
     const char *route; /* path below the API location, e.g. "/session" */
     cnca_session_t *sess;
     cnca_db_t *db; /* acquired lazily by cnca_api_db() */
@@ -96,6 +97,7 @@ int cnca_api_ok(cnca_api_t *api, json_t *obj);
 int cnca_api_fail(cnca_api_t *api, const char *code, const char *message, json_t *extra);
 int cnca_api_invalid(cnca_api_t *api, const char *field, const char *message);
 int cnca_api_fail_reason(cnca_api_t *api, const char *code, const char *reason);
+const char *cnca_error_message_for(cnca_api_t *api, const char *code, const char *reason);
 void cnca_api_headers(request_rec *r, int personal);
 const char *cnca_api_str(cnca_api_t *api, const char *field);
 apr_status_t cnca_api_read_body(cnca_api_t *api, apr_size_t max, const char **pdata,
@@ -106,10 +108,36 @@ void cnca_api_audit(cnca_api_t *api, const char *event, const char *outcome,
                     apr_int64_t person_id, const char *subject, const char *detail);
 int cnca_api_handler(request_rec *r);
 
+apr_status_t cnca_api_login(cnca_api_t *api, apr_int64_t person_id);
+int cnca_api_send(cnca_api_t *api, const char *type, const void *data, apr_size_t len);
+int cnca_api_redirect(cnca_api_t *api, const char *page, int failed);
+/* mod_cnca_api_confirm.c: makes mobile the holder's verified mobile (one
+ * transaction with its audit row), tells the old number, answers next me */
+int cnca_api_change_mobile(cnca_api_t *api, const char *mobile);
+
+/* mod_cnca_gateway.c: one gateway call with the operator's log line and the
+ * audit row; APR_SUCCESS with an answer (pass, fail or error) or a failure
+ * that the caller answers as gateway_error */
+struct cnca_gw_response_t;
+apr_status_t cnca_api_gateway(cnca_api_t *api, const char *type, const char *const *kv,
+                              void **presp);
+
 /* the steps: mod_cnca_api_*.c */
 int cnca_step_session(cnca_api_t *api);
 int cnca_step_logout(cnca_api_t *api);
 int cnca_step_apply(cnca_api_t *api);
 int cnca_step_login(cnca_api_t *api);
+int cnca_step_captcha(cnca_api_t *api);
+int cnca_step_sms(cnca_api_t *api);
+int cnca_step_verify_mobile(cnca_api_t *api);
+int cnca_step_verify_bank(cnca_api_t *api);
+int cnca_step_face_start(cnca_api_t *api);
+int cnca_step_face_return(cnca_api_t *api);
+int cnca_step_confirm(cnca_api_t *api);
+int cnca_step_me(cnca_api_t *api);
+int cnca_step_me_certificate(cnca_api_t *api);
+int cnca_step_me_signature_png(cnca_api_t *api);
+int cnca_step_me_signature(cnca_api_t *api);
+int cnca_step_me_mobile(cnca_api_t *api);
 
 #endif

@@ -34,6 +34,18 @@ static const route_t routes[] = {
     {M_POST, "/logout", SESSION_REQUIRED, BODY_NONE, cnca_step_logout},
     {M_POST, "/apply", SESSION_REQUIRED, BODY_JSON, cnca_step_apply},
     {M_POST, "/login", SESSION_REQUIRED, BODY_JSON, cnca_step_login},
+    {M_GET, "/captcha", SESSION_REQUIRED, BODY_NONE, cnca_step_captcha},
+    {M_POST, "/sms", SESSION_REQUIRED, BODY_JSON, cnca_step_sms},
+    {M_POST, "/verify/mobile", SESSION_REQUIRED, BODY_JSON, cnca_step_verify_mobile},
+    {M_POST, "/verify/bank", SESSION_REQUIRED, BODY_JSON, cnca_step_verify_bank},
+    {M_POST, "/face/start", SESSION_REQUIRED, BODY_NONE, cnca_step_face_start},
+    {M_GET, "/face/return", SESSION_REQUIRED, BODY_NONE, cnca_step_face_return},
+    {M_POST, "/confirm", SESSION_REQUIRED, BODY_JSON, cnca_step_confirm},
+    {M_GET, "/me", LOGIN_REQUIRED, BODY_NONE, cnca_step_me},
+    {M_GET, "/me/certificate.pem", LOGIN_REQUIRED, BODY_NONE, cnca_step_me_certificate},
+    {M_GET, "/me/signature.png", LOGIN_REQUIRED, BODY_NONE, cnca_step_me_signature_png},
+    {M_POST, "/me/signature", LOGIN_REQUIRED, BODY_RAW, cnca_step_me_signature},
+    {M_POST, "/me/mobile", LOGIN_REQUIRED, BODY_JSON, cnca_step_me_mobile},
     {0, NULL, 0, 0, NULL},
 };
 
@@ -134,6 +146,11 @@ int cnca_api_fail(cnca_api_t *api, const char *code, const char *message, json_t
     return fail_unsaved(api, code, message, extra);
 }
 
+const char *cnca_error_message_for(cnca_api_t *api, const char *code, const char *reason)
+{
+    return cnca_error_message(api->r->pool, code, api->sc->hotline, reason);
+}
+
 int cnca_api_fail_reason(cnca_api_t *api, const char *code, const char *reason)
 {
     return cnca_api_fail(api, code,
@@ -161,6 +178,49 @@ int cnca_api_ok(cnca_api_t *api, json_t *obj)
     }
     json_object_set_new(obj, "ok", json_true());
     return send_json(api, HTTP_OK, obj);
+}
+
+/* Logs the session in as person_id with a new session id (the old cookie
+ * stops working) and sets the cookie. */
+apr_status_t cnca_api_login(cnca_api_t *api, apr_int64_t person_id)
+{
+    apr_status_t rv;
+
+    api->sess->person_id = person_id;
+    api->sess->login_at = api->now;
+    rv = cnca_session_rotate(api->sess, &api->sc->session_ctx, api->r->pool, api->now);
+    if (rv == APR_SUCCESS) {
+        cnca_api_set_cookie(api);
+    }
+    return rv;
+}
+
+/* A binary answer (image, PEM), after the session is saved. */
+int cnca_api_send(cnca_api_t *api, const char *type, const void *data, apr_size_t len)
+{
+    apr_status_t rv = cnca_api_session_save(api);
+
+    if (rv != APR_SUCCESS) {
+        return fail_unsaved(api, rv == APR_EEXIST ? "conflict" : "lookup_failed", NULL, NULL);
+    }
+    api->responded = 1;
+    ap_set_content_type(api->r, type);
+    ap_set_content_length(api->r, (apr_off_t)len);
+    ap_rwrite(data, (int)len, api->r);
+    return OK;
+}
+
+/* 303 to one of the pages (CNCAPagesURL), after the session is saved. */
+int cnca_api_redirect(cnca_api_t *api, const char *page, int failed)
+{
+    const char *url = apr_pstrcat(api->r->pool, api->sc->pages_url, page,
+                                  failed ? "?failed=1" : "", NULL);
+    if (cnca_api_session_save(api) != APR_SUCCESS) {
+        url = apr_pstrcat(api->r->pool, api->sc->pages_url, "index.html", NULL);
+    }
+    api->responded = 1;
+    apr_table_setn(api->r->headers_out, "Location", ap_construct_url(api->r->pool, url, api->r));
+    return HTTP_SEE_OTHER;
 }
 
 const char *cnca_api_str(cnca_api_t *api, const char *field)
@@ -281,6 +341,9 @@ static int load_session(cnca_api_t *api, session_need_t need)
         return fail_unsaved(api, "lookup_failed", NULL, NULL);
     }
     if (rv == APR_NOTFOUND) {
+        if (!strcmp(api->route, "/face/return")) {
+            return cnca_api_redirect(api, "index.html", 0);
+        }
         if (need != SESSION_CREATE) {
             if (id) {
                 clear_cookie(api);
@@ -322,6 +385,7 @@ int cnca_api_handler(request_rec *r)
         --blen;
     }
     api.route = !strncmp(r->uri, base, blen) ? r->uri + blen : r->uri;
+    api.base = apr_pstrndup(r->pool, base, blen);
     cnca_api_headers(r, 1);
 
     if (!api.sc->master || !api.sc->store) {

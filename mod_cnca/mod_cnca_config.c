@@ -430,8 +430,8 @@ static const char *set_sig_pixels(cmd_parms *cmd, void *dc, const char *arg)
 }
 
 #define OFF(f) offsetof(cnca_srv_conf_t, f)
-static const int_spec_t spec_session_timeout = {OFF(session_timeout), 60, 86400, 1};
-static const int_spec_t spec_session_max_age = {OFF(session_max_age), 60, 7 * 86400, 1};
+static const int_spec_t spec_session_timeout = {OFF(session_timeout), 1, 86400, 1};
+static const int_spec_t spec_session_max_age = {OFF(session_max_age), 1, 7 * 86400, 1};
 static const int_spec_t spec_validity = {OFF(validity_days), 1, 825, 0};
 static const int_spec_t spec_sms_interval = {OFF(sms_interval), 30, 3600, 1};
 static const int_spec_t spec_sms_hourly = {OFF(sms_hourly), 1, 100, 0};

@@ -30,7 +30,7 @@ failed=0
 # count(LOG): adds the Tests= total and the failures a prove-style log reports
 count() {
     n=$(sed -n 's/^Files=[0-9]*, Tests=\([0-9]*\),.*/\1/p' "$1" | tail -n 1)
-    f=$(grep -c '^not ok' "$1" || true)
+    f=$(grep '^not ok' "$1" | grep -vc '# TODO' || true)
     passed=$((passed + ${n:-0} - f))
     failed=$((failed + f))
 }

@@ -19,9 +19,10 @@ testenv_setup() {
     if [ -f "$top/sql/sandbox.sqlite.sql" ]; then
         sqlite3 "$var/cnca.db" <"$top/sql/sandbox.sqlite.sql" >/dev/null || return 1
     fi
-    if [ -f "$top/tools/devca.sh" ]; then
-        sh "$top/tools/devca.sh" "${CNCA_CA_KIND:-ec}" "$var/ca" >/dev/null || return 1
-    fi
+    # the main server's CA, and one of each other kind for the issuance tests
+    sh "$top/tools/devca.sh" ec "$var/ca" >/dev/null || return 1
+    sh "$top/tools/devca.sh" sm2 "$var/ca-sm2" >/dev/null || return 1
+    sh "$top/tools/devca.sh" rsa "$var/ca-rsa" >/dev/null || return 1
     CNCA_MC_PORT=$(free_port)
     CNCA_MC_PIDFILE="$var/memcached.pid"
     export CNCA_MC_PORT CNCA_MC_PIDFILE

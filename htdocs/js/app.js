@@ -35,7 +35,7 @@
   /* Leaves for another site (the gateway's face page); http(s) only. */
   function goUrl(href) {
     var u = new URL(href, location.href);
-    if (u.protocol !== 'https:' && u.protocol !== 'http:') throw new Error('bad redirect');
+    if (u.protocol !== 'https:' && u.protocol !== 'http:') return dialog(FALLBACK);
     leaving = true;
     location.assign(u.href);
     return hanging;
@@ -52,10 +52,8 @@
       headers: { Accept: 'application/json' } };
     if (method !== 'GET') {
       opt.headers['X-CNCA-CSRF'] = session ? session.csrf : '';
-      if (body !== undefined) {
-        opt.headers['Content-Type'] = type || 'application/json';
-        opt.body = type ? body : JSON.stringify(body);
-      }
+      opt.headers['Content-Type'] = type || 'application/json';
+      opt.body = type ? body : JSON.stringify(body === undefined ? {} : body);
     }
     var res, data = null;
     try {
@@ -225,7 +223,7 @@
   /* Shows an API failure next to its field, or in a dialog. */
   async function showError(form, r) {
     var field = FIELD_OF[r.error] || r.field;
-    var message = r.message;
+    var message = r.message || FALLBACK;
     if (r.error === 'sms_wrong' && typeof r.attempts_left === 'number' && message.indexOf('次') < 0) {
       message += '，还可尝试' + r.attempts_left + '次';
     }

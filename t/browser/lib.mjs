@@ -279,11 +279,27 @@ async function fillIdentity(page, p) {
   await page.getByLabel('手机号码').fill(p.mobile);
 }
 
-/* Captcha, 获取验证码, the code from the sandbox, 使用条款. Returns the code. */
+/* Captcha, 获取验证码, the code from the sandbox, 使用条款. Returns the code.
+ * A 429 (the per-number resend interval) is waited out as a person would:
+ * the button counts down, then a new captcha and another try. */
 async function smsStep(page, cap, m, { shotName, wrongCode } = {}) {
-  await page.getByRole('textbox', { name: /^图形验证码/ }).fill(await cap.next());
-  const before = await smsList(m);
-  await page.getByRole('button', { name: '获取验证码' }).click();
+  const smsBtn = page.locator('#sms-btn');
+  let before;
+  for (let attempt = 1; ; attempt++) {
+    await page.getByRole('textbox', { name: /^图形验证码/ }).fill(await cap.next());
+    before = await smsList(m);
+    const answer = page.waitForResponse((r) => r.request().method() === 'POST' && /\/api\/sms$/.test(new URL(r.url()).pathname));
+    await smsBtn.click();
+    const r = await answer;
+    if (r.status() !== 429 || attempt > 2) {
+      if (!r.ok()) throw new Error('POST sms: ' + r.status() + ' ' + (await r.text()));
+      break;
+    }
+    const wait = ((await r.json().catch(() => ({}))).retry_after || 60) + 5;
+    const ok = page.getByRole('alertdialog').getByRole('button', { name: '确定' });
+    await ok.waitFor({ timeout: 3000 }).then(() => ok.click(), () => {}); /* or shown at a field */
+    await page.locator('#sms-btn:not([disabled])').waitFor({ timeout: wait * 1000 });
+  }
   await page.getByRole('button', { name: /^重新获取验证码\(\d+\)$/ }).waitFor();
   const code = await smsCode(m, before);
   const entered = wrongCode ? String((+code + 1) % 1000000).padStart(6, '0') : code;

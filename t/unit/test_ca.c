@@ -118,9 +118,10 @@ static int add_ext(X509 *x, X509V3_CTX *ctx, int nid, const char *value)
 
 /* A self-signed EC certificate DIR/NAME.crt + DIR/NAME.key valid from now +
  * from_days to now + to_days; ku is a keyUsage value or NULL. For the CAs
- * devca.sh will not make: expired, short-lived, P-384, no keyCertSign. */
+ * devca.sh will not make (expired, not yet valid, short-lived, P-384, no
+ * keyUsage or no keyCertSign, no subjectKeyIdentifier). */
 static int make_selfsigned(apr_pool_t *p, const char *name, const char *curve, const char *ku,
-                           long from_days, long to_days)
+                           long from_days, long to_days, int with_ski)
 {
     EVP_PKEY *key = EVP_PKEY_Q_keygen(NULL, NULL, "EC", curve);
     X509 *x = X509_new();
@@ -141,7 +142,7 @@ static int make_selfsigned(apr_pool_t *p, const char *name, const char *curve, c
         X509V3_set_ctx(&ctx, x, x, NULL, NULL, 0);
         ok = add_ext(x, &ctx, NID_basic_constraints, "critical,CA:TRUE") &&
              (!ku || add_ext(x, &ctx, NID_key_usage, ku)) &&
-             add_ext(x, &ctx, NID_subject_key_identifier, "hash") &&
+             (!with_ski || add_ext(x, &ctx, NID_subject_key_identifier, "hash")) &&
              X509_sign(x, key, EVP_sha256()) > 0;
     }
     ok = ok && (f = fopen(path_in(p, apr_pstrcat(p, name, ".crt", NULL)), "w")) != NULL &&
@@ -182,7 +183,7 @@ static test_ca_t cas[] = {
 static void test_devca_and_load(apr_pool_t *root)
 {
     apr_pool_t *p = tap_pool();
-    const char *err = NULL, *dir;
+    const char *err = NULL, *dir, *half;
     apr_finfo_t fi;
     apr_size_t i;
 
@@ -220,11 +221,33 @@ static void test_devca_and_load(apr_pool_t *root)
     }
     ok(run(p, apr_psprintf(p, "sh %s/tools/devca.sh dsa %s", top, path_in(p, "dsa"))) != 0,
        "devca.sh refuses an unknown KIND");
-    ok(write_text(path_in(p, "half.crt"), "x") &&
-           run(p, apr_psprintf(p, "mkdir -p %s && cp %s %s/ca.crt && sh %s/tools/devca.sh ec %s",
-                               path_in(p, "half"), path_in(p, "half.crt"), path_in(p, "half"), top,
-                               path_in(p, "half"))) != 0,
-       "devca.sh refuses a directory holding only ca.crt");
+    half = path_in(p, "half");
+    ok(apr_dir_make(half, APR_FPROT_OS_DEFAULT, p) == APR_SUCCESS &&
+           write_text(apr_pstrcat(p, half, "/ca.crt", NULL), "x\n"),
+       "a directory holding only ca.crt");
+    ok(run(p, apr_psprintf(p, "sh %s/tools/devca.sh ec %s", top, half)) != 0,
+       "devca.sh refuses it");
+    ok(apr_stat(&fi, apr_pstrcat(p, half, "/ca.key", NULL), APR_FINFO_TYPE, p) != APR_SUCCESS,
+       "and makes no key there");
+
+    /* the SM2 CA signed itself with the distinguishing ID */
+    if (SM2_CA->cert) {
+        X509 *copy = X509_dup(SM2_CA->cert);
+        ASN1_OCTET_STRING *id = ASN1_OCTET_STRING_new();
+        int verified = 0;
+
+        if (copy && id &&
+            ASN1_OCTET_STRING_set(id, (const unsigned char *)CNCA_SM2_DISTID,
+                                  CNCA_SM2_DISTID_LEN)) {
+            X509_set0_distinguishing_id(copy, id); /* copy owns it */
+            id = NULL;
+            verified = X509_verify(copy, X509_get0_pubkey(copy)) == 1;
+        }
+        ok(verified, "devca.sh sm2: the self-signature verifies with the distinguishing ID");
+        ASN1_OCTET_STRING_free(id);
+        X509_free(copy);
+        ERR_clear_error();
+    }
     apr_pool_destroy(p);
 }
 
@@ -249,6 +272,34 @@ static void check_name_entry(X509_NAME *n, int i, int nid, int type, const char 
            !memcmp(ASN1_STRING_get0_data(s), value, strlen(value)),
        apr_psprintf(p, "%s: RDN %d is %s=%s as %s", what, i, OBJ_nid2sn(nid), value,
                     ASN1_tag2str(type)));
+}
+
+/* The key as OpenSSL 3.0's encoder writes it (the slow path we avoid). */
+static const char *openssl_key_pem(EVP_PKEY *key, apr_pool_t *p)
+{
+    BIO *bio = BIO_new(BIO_s_mem());
+    const char *pem = NULL;
+    char *data;
+    long len;
+
+    if (bio && PEM_write_bio_PrivateKey(bio, key, NULL, NULL, 0, NULL, NULL) == 1 &&
+        (len = BIO_get_mem_data(bio, &data)) > 0) {
+        pem = apr_pstrmemdup(p, data, (apr_size_t)len);
+    }
+    BIO_free(bio);
+    return pem;
+}
+
+/* x's subjectPublicKeyInfo is the DER OpenSSL's encoder makes of key. */
+static int same_spki(X509 *x, EVP_PKEY *key)
+{
+    unsigned char *a = NULL, *b = NULL;
+    int alen = i2d_PUBKEY(key, &a), blen = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(x), &b);
+    int same = alen > 0 && alen == blen && !memcmp(a, b, (size_t)alen);
+
+    OPENSSL_free(a);
+    OPENSSL_free(b);
+    return same;
 }
 
 static int ext_critical(X509 *x, int nid)
@@ -370,6 +421,12 @@ static cnca_issued_t *issue_and_check(const issue_case_t *c, apr_pool_t *p)
     ok(cnca_ca_key_parse(&priv, out->key_pem, p) == APR_SUCCESS && pub &&
            EVP_PKEY_eq(priv, pub) == 1 && EVP_PKEY_is_a(priv, c->key_type),
        apr_psprintf(p, "%s: key_pem parses and matches the certificate", w));
+    if (priv) {
+        is_str(out->key_pem, openssl_key_pem(priv, p),
+               apr_psprintf(p, "%s: key_pem is what OpenSSL's own encoder writes", w));
+        ok(same_spki(x, priv),
+           apr_psprintf(p, "%s: subjectPublicKeyInfo is what OpenSSL's own encoder writes", w));
+    }
 
     is_int(cnca_ca_verify(c->ca->ca, out->cert_pem, p), APR_SUCCESS,
            apr_psprintf(p, "%s: cnca_ca_verify passes", w));
@@ -668,6 +725,38 @@ static void test_serials_and_names(void)
     apr_pool_destroy(p);
 }
 
+static void test_keygen_and_pem(void)
+{
+    static const cnca_key_alg_t algs[] = {CNCA_ALG_EC_P256, CNCA_ALG_SM2, CNCA_ALG_RSA2048};
+    apr_pool_t *p = tap_pool();
+    cnca_keygen_t *kg = NULL;
+    EVP_PKEY *key, *back;
+    const char *pem;
+    apr_size_t i;
+
+    is_int(cnca_keygen_create(&kg, p), APR_SUCCESS, "cnca_keygen_create");
+    for (i = 0; kg && i < sizeof(algs) / sizeof(algs[0]); ++i) {
+        const char *name = cnca_key_alg_name(algs[i]);
+        key = back = NULL;
+        pem = NULL;
+        is_int(cnca_keygen_generate(&key, kg, algs[i], p), APR_SUCCESS,
+               apr_psprintf(p, "%s key pair generated", name));
+        ok(key && cnca_ca_key_pem(&pem, key, NULL, p) == APR_SUCCESS && pem,
+           apr_psprintf(p, "%s key written without the public bits at hand", name));
+        is_str(pem, key ? openssl_key_pem(key, p) : NULL,
+               apr_psprintf(p, "%s key PEM is what OpenSSL's own encoder writes", name));
+        ok(pem && cnca_ca_key_parse(&back, pem, p) == APR_SUCCESS && EVP_PKEY_eq(back, key) == 1,
+           apr_psprintf(p, "%s key PEM reads back as the same key", name));
+    }
+    if (kg) {
+        key = NULL;
+        is_int(cnca_keygen_generate(&key, kg, (cnca_key_alg_t)7, p), APR_EINVAL,
+               "an unknown algorithm generates nothing");
+        ok(key == NULL, "no key for an unknown algorithm");
+    }
+    apr_pool_destroy(p);
+}
+
 /* ---- CAs that must be refused ---- */
 
 static void refuse_ca(apr_pool_t *p, const char *cert, const char *key, const char *needle,
@@ -716,27 +805,56 @@ static void test_bad_cas(void)
     refuse_ca(p, path_in(p, "leaf.crt"), path_in(p, "leaf.key"), "not a CA certificate",
               "a leaf certificate (CA:FALSE) as the CA");
 
-    ok(make_selfsigned(p, "nocertsign", "P-256", "critical,digitalSignature,cRLSign", -1, 100),
+    ok(make_selfsigned(p, "nocertsign", "P-256", "critical,digitalSignature,cRLSign", -1, 100, 1),
        "a CA without keyCertSign is made");
     refuse_ca(p, path_in(p, "nocertsign.crt"), path_in(p, "nocertsign.key"), "keyCertSign",
               "a CA whose keyUsage lacks keyCertSign");
-    ok(make_selfsigned(p, "noku", "P-256", NULL, -1, 100), "a CA without keyUsage is made");
+    ok(make_selfsigned(p, "noku", "P-256", NULL, -1, 100, 1), "a CA without keyUsage is made");
     refuse_ca(p, path_in(p, "noku.crt"), path_in(p, "noku.key"), "keyCertSign",
               "a CA without keyUsage");
-    ok(make_selfsigned(p, "expired", "P-256", "critical,keyCertSign,cRLSign", -20, -10),
+    ok(make_selfsigned(p, "expired", "P-256", "critical,keyCertSign,cRLSign", -20, -10, 1),
        "an expired CA is made");
     refuse_ca(p, path_in(p, "expired.crt"), path_in(p, "expired.key"), "expired", "an expired CA");
-    ok(make_selfsigned(p, "future", "P-256", "critical,keyCertSign,cRLSign", 10, 20),
+    ok(make_selfsigned(p, "future", "P-256", "critical,keyCertSign,cRLSign", 10, 20, 1),
        "a not yet valid CA is made");
     refuse_ca(p, path_in(p, "future.crt"), path_in(p, "future.key"), "not valid before",
               "a CA that is not valid yet");
-    ok(make_selfsigned(p, "p384", "P-384", "critical,keyCertSign,cRLSign", -1, 100),
+    ok(make_selfsigned(p, "p384", "P-384", "critical,keyCertSign,cRLSign", -1, 100, 1),
        "a P-384 CA is made");
     refuse_ca(p, path_in(p, "p384.crt"), path_in(p, "p384.key"), "not supported",
               "a CA key on P-384");
 
+    /* without a subjectKeyIdentifier the CA's key identifier is computed */
+    ok(make_selfsigned(p, "noski", "P-256", "critical,keyCertSign,cRLSign", -1, 1000, 0),
+       "a CA without subjectKeyIdentifier is made");
+    is_int(cnca_ca_load(&shortca, p, path_in(p, "noski.crt"), path_in(p, "noski.key"), &err),
+           APR_SUCCESS, "a CA without subjectKeyIdentifier loads");
+    if (shortca) {
+        X509 *ca_cert = read_cert(path_in(p, "noski.crt")), *x = NULL;
+        const ASN1_BIT_STRING *bits = ca_cert ? X509_get0_pubkey_bitstr(ca_cert) : NULL;
+        const ASN1_OCTET_STRING *aki;
+        unsigned char md[EVP_MAX_MD_SIZE];
+        unsigned int mdlen = 0;
+
+        base_req(&req, p);
+        is_int(cnca_ca_issue(&leaf, shortca, &req, p), APR_SUCCESS, "it issues");
+        x = leaf ? parse_cert(leaf->cert_pem) : NULL;
+        aki = x ? X509_get0_authority_key_id(x) : NULL;
+        ok(bits && aki &&
+               EVP_Digest(ASN1_STRING_get0_data(bits), (size_t)ASN1_STRING_length(bits), md, &mdlen,
+                          EVP_sha1(), NULL) &&
+               ASN1_STRING_length(aki) == (int)mdlen &&
+               !memcmp(ASN1_STRING_get0_data(aki), md, mdlen),
+           "authorityKeyIdentifier is SHA-1 of the CA's public key");
+        is_int(leaf ? cnca_ca_verify(shortca, leaf->cert_pem, p) : -1, APR_SUCCESS,
+               "and it verifies");
+        X509_free(x);
+        X509_free(ca_cert);
+        shortca = NULL;
+    }
+
     /* a CA that ends in 100 days cannot issue for 365 */
-    ok(make_selfsigned(p, "short", "P-256", "critical,keyCertSign,cRLSign", -1, 100),
+    ok(make_selfsigned(p, "short", "P-256", "critical,keyCertSign,cRLSign", -1, 100, 1),
        "a CA ending in 100 days is made");
     is_int(cnca_ca_load(&shortca, p, path_in(p, "short.crt"), path_in(p, "short.key"), &err),
            APR_SUCCESS, "it loads");
@@ -854,6 +972,7 @@ int main(void)
         test_subject_templates();
         test_bad_cas();
         test_self_check();
+        test_keygen_and_pem();
         test_threads();
     } else {
         ok(0, "the three development CAs load (nothing else can be tested)");

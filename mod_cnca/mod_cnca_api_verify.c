@@ -1,0 +1,225 @@
+/* POST /verify/mobile and POST /verify/bank: the SMS code, then the
+ * carrier's three-element check or the bank's four-element check, each
+ * proof bound to the mobile it proved (manual 3.1 step 4, 3.2 steps 5-8,
+ * manual 4). */
+#include "mod_cnca.h"
+
+#include <apr_strings.h>
+
+#include "cnca_enroll.h"
+#include "cnca_flow.h"
+#include "cnca_gateway.h"
+#include "cnca_mask.h"
+#include "cnca_otp.h"
+#include "cnca_person.h"
+#include "cnca_validate.h"
+
+#define MSG_NOT_REALNAME                                                                           \
+    "您的手机未能通过实名认证，请点击“确定”进行银行卡认证，若更换其他手机，请点击“取消”"
+#define MSG_BANK_PASSED                                                                            \
+    "您已通过银行卡认证，确认使用你银行卡开户时预留在银行的手机号码作为申领数字证书手机号码"
+
+static const char *subject_of(cnca_api_t *api)
+{
+    return cnca_person_id_hash(api->r->pool, &api->sc->key_id_hash, api->sess->id_number);
+}
+
+static const char *masked(cnca_api_t *api, const char *mobile)
+{
+    return apr_pstrcat(api->r->pool, "mobile=", cnca_mask_mobile(api->r->pool, mobile), NULL);
+}
+
+/* agree:true and a 6-digit code; then the code for mobile, used up on
+ * success (the session is written at once: of two parallel right answers,
+ * one wins). OK with *pdone 0 to go on. */
+static int check_code(cnca_api_t *api, const char *mobile, int *pdone)
+{
+    apr_pool_t *p = api->r->pool;
+    json_t *agree = api->body ? json_object_get(api->body, "agree") : NULL;
+    const char *code, *msg;
+    json_t *extra;
+    int left = 0;
+    apr_status_t rv;
+
+    *pdone = 1;
+    if (cnca_validate_digits(&code, &msg, p, cnca_api_str(api, "sms_code"), CNCA_SMS_CODE_DIGITS,
+                             "短信验证码")
+        != APR_SUCCESS) {
+        return cnca_api_invalid(api, "sms_code", msg);
+    }
+    if (!json_is_true(agree)) {
+        return cnca_api_invalid(api, "agree", "请阅读并同意使用条款");
+    }
+    switch (cnca_sms_code_check(api->sess, p, &api->sc->key_otp, mobile, code, api->now, &left)) {
+        case CNCA_OTP_OK:
+            break;
+        case CNCA_OTP_WRONG:
+            cnca_api_audit(api, "sms.verify", left > 0 ? "wrong" : "voided",
+                           api->sess->person_id, subject_of(api), masked(api, mobile));
+            if (left <= 0) {
+                return cnca_api_fail(api, "sms_expired", "短信验证码错误次数过多，请重新获取", NULL);
+            }
+            extra = json_object();
+            json_object_set_new(extra, "attempts_left", json_integer(left));
+            json_object_set_new(extra, "field", json_string("sms_code"));
+            return cnca_api_fail(api, "sms_wrong",
+                                 apr_psprintf(p, "短信验证码错误，还可尝试%d次", left), extra);
+        default:
+            cnca_api_audit(api, "sms.verify", "expired", api->sess->person_id, subject_of(api),
+                           masked(api, mobile));
+            return cnca_api_fail(api, "sms_expired", NULL, NULL);
+    }
+    if ((rv = cnca_api_session_save(api)) != APR_SUCCESS) {
+        return cnca_api_fail(api, rv == APR_EEXIST ? "sms_expired" : "lookup_failed", NULL, NULL);
+    }
+    *pdone = 0;
+    return OK;
+}
+
+/* Login with the certificate's verified mobile: logged in. *pdone 0 when the
+ * mobile is another one (FAQ 4: it is proven as a new applicant's). */
+static int login_if_verified(cnca_api_t *api, const char *mobile, int *pdone)
+{
+    cnca_person_t *person = NULL;
+    cnca_db_t *db;
+    json_t *obj;
+    apr_status_t rv;
+
+    *pdone = 1;
+    if ((rv = cnca_api_db(&db, api)) == APR_SUCCESS) {
+        rv = cnca_person_find(&person, db, api->r->pool, subject_of(api));
+    }
+    if (rv != APR_SUCCESS || !person->serial) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, api->r,
+                      "CNCA00060: the holder cannot be looked up at login");
+        return cnca_api_fail(api, "lookup_failed", NULL, NULL);
+    }
+    if (strcmp(person->mobile, mobile)) {
+        *pdone = 0;
+        return OK;
+    }
+    cnca_flow_end(api->sess);
+    if ((rv = cnca_api_login(api, person->id)) != APR_SUCCESS) {
+        return cnca_api_fail(api, "lookup_failed", NULL, NULL);
+    }
+    cnca_api_audit(api, "login", "ok", person->id, person->id ? subject_of(api) : NULL,
+                   masked(api, mobile));
+    obj = json_object();
+    json_object_set_new(obj, "next", json_string("me"));
+    return cnca_api_ok(api, obj);
+}
+
+int cnca_step_verify_mobile(cnca_api_t *api)
+{
+    cnca_session_t *sess = api->sess;
+    const char *mobile = sess->mobile, *subject;
+    cnca_gw_response_t *resp;
+    json_t *obj;
+    apr_status_t rv;
+    int rc, done;
+
+    if (!sess->flow || !mobile) {
+        return cnca_api_fail(api, "wrong_step", "请先填写个人信息", NULL);
+    }
+    if ((rc = check_code(api, mobile, &done)) != OK || done) {
+        return rc;
+    }
+    subject = subject_of(api);
+    if (!strcmp(sess->flow, CNCA_FLOW_LOGIN)) {
+        if ((rc = login_if_verified(api, mobile, &done)) != OK || done) {
+            return rc;
+        }
+    }
+    {
+        const char *kv[] = {"name", sess->name, "id-number", sess->id_number, "mobile", mobile,
+                            NULL};
+        rv = cnca_api_gateway(api, CNCA_GW_MOBILE_3E, kv, (void **)&resp);
+    }
+    if (rv != APR_SUCCESS || resp->result == CNCA_GW_ERROR) {
+        cnca_api_audit(api, "proof.carrier", "error", sess->person_id, subject,
+                       masked(api, mobile));
+        return cnca_api_fail(api, "gateway_error", NULL, NULL);
+    }
+    sess->proof_sms_mobile = mobile;
+    sess->dirty = 1;
+    obj = json_object();
+    if (resp->result == CNCA_GW_FAIL) {
+        cnca_api_audit(api, "proof.carrier", "fail", sess->person_id, subject,
+                       apr_pstrcat(api->r->pool, masked(api, mobile), " reason=",
+                                   resp->reason_code ? resp->reason_code : "-", NULL));
+        json_object_set_new(obj, "realname", json_false());
+        json_object_set_new(obj, "next", json_string("bank"));
+        json_object_set_new(obj, "message", json_string(MSG_NOT_REALNAME));
+        return cnca_api_ok(api, obj);
+    }
+    sess->proof_carrier_mobile = mobile;
+    cnca_api_audit(api, "proof.carrier", "pass", sess->person_id, subject, masked(api, mobile));
+    if (!strcmp(sess->flow, CNCA_FLOW_CHANGE_MOBILE)) {
+        json_decref(obj);
+        return cnca_api_change_mobile(api, mobile);
+    }
+    json_object_set_new(obj, "realname", json_true());
+    json_object_set_new(obj, "next", json_string("face"));
+    return cnca_api_ok(api, obj);
+}
+
+int cnca_step_verify_bank(cnca_api_t *api)
+{
+    apr_pool_t *p = api->r->pool;
+    cnca_session_t *sess = api->sess;
+    const char *card, *mobile, *msg, *subject, *detail;
+    cnca_gw_response_t *resp;
+    json_t *obj;
+    apr_status_t rv;
+    int rc, done;
+
+    if (!sess->flow) {
+        return cnca_api_fail(api, "wrong_step", "请先填写个人信息", NULL);
+    }
+    if (strcmp(cnca_flow_step(sess, api->now, api->sc->face_max_age), "bank")) {
+        return cnca_api_fail(api, "wrong_step",
+                             cnca_flow_sms_proven(sess) ? "您已完成身份认证，请继续下一步"
+                                                        : "请先完成手机短信验证",
+                             NULL);
+    }
+    if (cnca_validate_bank_card(&card, &msg, p, cnca_api_str(api, "card_number"))
+        != APR_SUCCESS) {
+        return cnca_api_invalid(api, "card_number", msg);
+    }
+    if (cnca_validate_mobile(&mobile, &msg, p, cnca_api_str(api, "mobile")) != APR_SUCCESS) {
+        return cnca_api_invalid(api, "mobile", msg);
+    }
+    if ((rc = check_code(api, mobile, &done)) != OK || done) {
+        return rc;
+    }
+    subject = subject_of(api);
+    detail = apr_pstrcat(p, masked(api, mobile), " card=", cnca_mask_bank_card(p, card), NULL);
+    {
+        const char *kv[] = {"name",      sess->name, "id-number", sess->id_number,
+                            "bank-card", card,       "mobile",    mobile,
+                            NULL};
+        rv = cnca_api_gateway(api, CNCA_GW_BANKCARD_4E, kv, (void **)&resp);
+    }
+    if (rv != APR_SUCCESS || resp->result == CNCA_GW_ERROR) {
+        cnca_api_audit(api, "proof.bank", "error", sess->person_id, subject, detail);
+        return cnca_api_fail(api, "gateway_error", NULL, NULL);
+    }
+    if (resp->result == CNCA_GW_FAIL) {
+        cnca_api_audit(api, "proof.bank", "fail", sess->person_id, subject,
+                       apr_pstrcat(p, detail, " reason=",
+                                   resp->reason_code ? resp->reason_code : "-", NULL));
+        return cnca_api_fail_reason(api, "verify_failed",
+                                    resp->reason_text ? resp->reason_text : "银行卡认证未通过");
+    }
+    /* the bank-reserved mobile becomes the flow's (certificate) mobile */
+    cnca_flow_set_mobile(sess, apr_pstrdup(p, mobile));
+    sess->proof_sms_mobile = sess->mobile;
+    sess->proof_bank_mobile = sess->mobile;
+    sess->dirty = 1;
+    cnca_api_audit(api, "proof.bank", "pass", sess->person_id, subject, detail);
+    obj = json_object();
+    json_object_set_new(obj, "next", json_string("face"));
+    json_object_set_new(obj, "mobile", json_string(mobile));
+    json_object_set_new(obj, "message", json_string(MSG_BANK_PASSED));
+    return cnca_api_ok(api, obj);
+}
