@@ -76,6 +76,7 @@ typedef struct {
     json_t *body;  /* parsed JSON body of a POST */
     apr_int64_t now;
     int responded; /* a response has been written */
+    int rotated;   /* the session got a new id (and CSRF token) */
 } cnca_api_t;
 
 /* mod_cnca_config.c */

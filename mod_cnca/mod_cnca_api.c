@@ -177,6 +177,10 @@ int cnca_api_ok(cnca_api_t *api, json_t *obj)
         return fail_unsaved(api, "lookup_failed", NULL, NULL);
     }
     json_object_set_new(obj, "ok", json_true());
+    if (api->rotated) {
+        /* the new session's token, so the page need not ask again */
+        json_object_set_new(obj, "csrf", json_string(api->sess->csrf));
+    }
     return send_json(api, HTTP_OK, obj);
 }
 
@@ -191,6 +195,7 @@ apr_status_t cnca_api_login(cnca_api_t *api, apr_int64_t person_id)
     rv = cnca_session_rotate(api->sess, &api->sc->session_ctx, api->r->pool, api->now);
     if (rv == APR_SUCCESS) {
         cnca_api_set_cookie(api);
+        api->rotated = 1;
     }
     return rv;
 }

@@ -3,8 +3,10 @@ package CncaTest;
 # the database as the module wrote it, memcached control, and test identities.
 use strict;
 use warnings FATAL => 'all';
+use utf8;
 
 use Exporter 'import';
+use Test::More ();
 use DBI;
 use HTTP::Cookies;
 use HTTP::Request;
@@ -13,9 +15,14 @@ use LWP::UserAgent;
 use Apache::TestRequest ();
 
 our @EXPORT = qw(client api_url db db_count id_number mobile json_of memcached_stop
-  memcached_start sandbox_url);
+  memcached_start sandbox_url sms_code sandbox_person face_capture png enroll);
 
 my $json = JSON::PP->new->utf8->canonical;
+
+# test names and diagnostics in Chinese, printed as UTF-8
+for my $fh (map { Test::More->builder->$_ } qw(output failure_output todo_output)) {
+    binmode $fh, ':encoding(UTF-8)';
+}
 
 our $vhost;    # a <VirtualHost> of extra.conf.in, or undef for the main server
 
@@ -98,6 +105,89 @@ sub id_hash {
     return Digest::SHA::hmac_sha256_hex($idn, $k);
 }
 
+# The newest SMS code the sandbox received for mobile (after $after_id).
+sub sms_code {
+    my ($mobile, %opt) = @_;
+    my $ua = LWP::UserAgent->new(timeout => 10);
+    for (1 .. 20) {
+        my $list = json_of($ua->get(sandbox_url("/sms?mobile=$mobile")));
+        $list = [] unless ref $list eq 'ARRAY';
+        for my $m (@$list) {
+            next if $opt{after_id} && $m->{id} <= $opt{after_id};
+            return $1 if $m->{text} =~ /验证码为(\d{6})/;
+        }
+        select undef, undef, undef, 0.1;
+    }
+    return undef;
+}
+
+# All SMS the sandbox received for mobile, newest first.
+sub sms_list {
+    my ($mobile) = @_;
+    my $list = json_of(LWP::UserAgent->new->get(sandbox_url("/sms?mobile=$mobile")));
+    return ref $list eq 'ARRAY' ? $list : [];
+}
+
+# Makes the sandbox answer CHECK ('*' or a type) for SUBJECT (an ID number,
+# or a mobile for sms-send) with BEHAVIOUR pass|fail|error|late.
+sub sandbox_person {
+    my ($subject, $check, $behaviour, $code, $text) = @_;
+    my $dbh = db();
+    $dbh->do('INSERT OR REPLACE INTO sandbox_person (subject, check_type, behaviour, reason_code,'
+          . ' reason_text) VALUES (?, ?, ?, ?, ?)', undef, $subject, $check, $behaviour, $code,
+        $text);
+    $dbh->disconnect;
+}
+
+# A PNG of WxH: white paper with a dark stroke across it (a signature).
+sub png {
+    my ($w, $h) = @_;
+    ($w, $h) = ($w // 64, $h // 64);
+    require GD;
+    my $im = GD::Image->new($w, $h, 1);
+    $im->filledRectangle(0, 0, $w - 1, $h - 1, $im->colorAllocate(255, 255, 255));
+    $im->setThickness(3);
+    $im->line(int($w / 8), int($h / 2), int($w * 7 / 8), int($h / 3), $im->colorAllocate(20, 20, 20));
+    return $im->png;
+}
+
+# The sandbox's face page, as the phone's camera would answer it: uploads
+# IMAGE (default: a 128x128 PNG) for the face session at REDIRECT (the
+# /face/start answer) and follows the way back through /face/return.
+# Returns the final Location the module answered.
+sub face_capture {
+    my ($c, $redirect, $image) = @_;
+    my ($token) = $redirect =~ /token=([^&]+)/;
+    my $ua = LWP::UserAgent->new(timeout => 30);
+    my $res = $ua->post(sandbox_url("/face/capture?token=$token"), 'Content-Type' => 'image/png',
+        Content => $image // png(128, 128));
+    my $back = json_of($res)->{redirect} or return undef;
+    my $r = $c->ua->get($back);
+    return $r->header('Location');
+}
+
+# Runs a new applicant through manual 3.1 (real-name mobile) up to and
+# including /confirm; returns the confirm answer. %opt: name, id_number,
+# mobile.
+sub enroll {
+    my ($c, %opt) = @_;
+    my $idn = $opt{id_number} // id_number();
+    my $mob = $opt{mobile} // mobile('139');
+    my $name = $opt{name} // '刘德华';
+    my ($r, $d) = $c->post('/apply', { name => $name, id_number => $idn, mobile => $mob });
+    die "apply: " . $r->code unless $r->code == 200;
+    ($r, $d) = $c->post('/sms', { mobile => $mob, captcha => $c->captcha });
+    die "sms: " . $r->code . ' ' . $r->decoded_content unless $r->code == 200;
+    ($r, $d) = $c->post('/verify/mobile', { sms_code => sms_code($mob), agree => JSON::PP::true });
+    die "verify: " . $r->code . ' ' . $r->decoded_content unless $r->code == 200 && $d->{next} eq 'face';
+    ($r, $d) = $c->post('/face/start', {});
+    die "face: " . $r->code unless $r->code == 200;
+    my $loc = face_capture($c, $d->{redirect});
+    die "face return: " . ($loc // 'none') unless $loc && $loc =~ /face-done/;
+    ($r, $d) = $c->post('/confirm', { mobile => $mob });
+    return wantarray ? ($r, $d, { name => $name, id_number => $idn, mobile => $mob }) : $d;
+}
+
 sub memcached_stop {
     my $pidfile = $ENV{CNCA_MC_PIDFILE} or die;
     open my $fh, '<', $pidfile or die "no $pidfile";
@@ -152,7 +242,17 @@ sub post {
     }
     $req->header('X-CNCA-CSRF' => $opt{csrf} // $self->{csrf}) unless $opt{no_csrf};
     my $res = $self->{ua}->request($req);
-    return wantarray ? ($res, CncaTest::json_of($res)) : $res;
+    my $data = CncaTest::json_of($res);
+    # a login gives the session a new id and token
+    $self->{csrf} = $data->{csrf} if $data->{ok} && $data->{csrf};
+    return wantarray ? ($res, $data) : $res;
+}
+
+# GET /captcha; returns the answer (sandbox header).
+sub captcha {
+    my ($self) = @_;
+    my $res = $self->get('/captcha');
+    return $res->header('X-CNCA-Sandbox-Captcha');
 }
 
 sub cookie_value {
