@@ -81,12 +81,25 @@ test: deps all $(UNIT_BIN)
 bench: deps all
 	@sh tools/bench.sh
 
+# Debian layout: modules with apxs, cnca.load/cnca.conf in mods-available
+# (`a2enmod cnca`), pages, schema and site config in /usr/share/mod_cnca,
+# keys in /etc/mod_cnca (made when missing), the database in /var/lib/mod_cnca.
 install: all
 	$(APXS) -i -n cnca $(BUILD)/mod_cnca.so
 	$(APXS) -i -n cnca_sandbox $(BUILD)/mod_cnca_sandbox.so
 	install -m 644 conf/cnca.load conf/cnca.conf /etc/apache2/mods-available/
-	install -d /usr/share/mod_cnca
-	cp -r htdocs sql /usr/share/mod_cnca/
+	install -d /usr/share/mod_cnca/conf /usr/share/mod_cnca/sql
+	install -m 644 conf/gateway.xsd conf/cnca-site.conf /usr/share/mod_cnca/conf/
+	install -m 644 sql/*.sql /usr/share/mod_cnca/sql/
+	rm -rf /usr/share/mod_cnca/htdocs && cp -r htdocs /usr/share/mod_cnca/htdocs
+	install -d -m 700 /etc/mod_cnca
+	test -s /etc/mod_cnca/master.key || (umask 077 && openssl rand -hex 32 >/etc/mod_cnca/master.key)
+	test -s /etc/mod_cnca/gateway.secret || (umask 077 && openssl rand -hex 24 >/etc/mod_cnca/gateway.secret)
+	install -d -o www-data -g www-data -m 750 /var/lib/mod_cnca
+	test -s /var/lib/mod_cnca/cnca.db || sqlite3 /var/lib/mod_cnca/cnca.db <sql/schema.sqlite.sql
+	chown www-data:www-data /var/lib/mod_cnca/cnca.db*
+	@echo "Installed. Put the issuing CA in /etc/mod_cnca/ca.crt and ca.key, set CNCAGatewayURL in"
+	@echo "/etc/apache2/mods-available/cnca.conf, then: a2enmod cnca && apachectl configtest"
 
 format:
 	clang-format -i mod_cnca/*.[ch] t/unit/*.[ch]

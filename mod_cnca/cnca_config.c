@@ -42,7 +42,9 @@ static const char *check_range(apr_pool_t *p, long long v, long long min, long l
                                const char *arg)
 {
     if (v < min || v > max) {
-        return apr_psprintf(p, "'%s' is out of range (%lld to %lld)", arg, min, max);
+        return apr_psprintf(p,
+                            "'%s' is out of range (%" APR_INT64_T_FMT " to %" APR_INT64_T_FMT ")",
+                            arg, (apr_int64_t)min, (apr_int64_t)max);
     }
     return NULL;
 }
@@ -70,8 +72,8 @@ const char *cnca_conf_parse_int(int *pout, apr_pool_t *p, const char *arg, int m
     return err;
 }
 
-const char *cnca_conf_parse_bytes(apr_size_t *pout, apr_pool_t *p, const char *arg,
-                                  apr_size_t min, apr_size_t max)
+const char *cnca_conf_parse_bytes(apr_size_t *pout, apr_pool_t *p, const char *arg, apr_size_t min,
+                                  apr_size_t max)
 {
     static const long long mult[] = {1024, 1024 * 1024};
     long long v;
@@ -92,8 +94,8 @@ const char *cnca_conf_parse_dimensions(int *pw, int *ph, apr_pool_t *p, const ch
     if (!x) {
         return apr_psprintf(p, "'%s' is not WIDTHxHEIGHT", arg ? arg : "");
     }
-    if ((err = cnca_conf_parse_int(&w, p, apr_pstrndup(p, arg, x - arg), 1, max))
-        || (err = cnca_conf_parse_int(&h, p, x + 1, 1, max))) {
+    if ((err = cnca_conf_parse_int(&w, p, apr_pstrndup(p, arg, x - arg), 1, max)) ||
+        (err = cnca_conf_parse_int(&h, p, x + 1, 1, max))) {
         return err;
     }
     *pw = w;
@@ -170,8 +172,7 @@ const char *cnca_conf_parse_hotline(const char **pout, apr_pool_t *p, const char
     for (i = 0; i < len; ++i) {
         if (apr_isdigit(arg[i])) {
             ++digits;
-        }
-        else if (arg[i] != '-' && arg[i] != ' ') {
+        } else if (arg[i] != '-' && arg[i] != ' ') {
             return apr_psprintf(p, "'%s' may hold only digits, '-' and spaces", arg);
         }
     }
@@ -182,6 +183,46 @@ const char *cnca_conf_parse_hotline(const char **pout, apr_pool_t *p, const char
     return NULL;
 }
 
+/* Decodes one UTF-8 sequence at s (strict: no overlong forms, surrogates
+ * or values past U+10FFFF); its length, or 0 when invalid. */
+static int utf8_next(const unsigned char *s, apr_size_t left, unsigned long *pcp)
+{
+    int n, i;
+    unsigned long cp;
+
+    if (s[0] < 0x80) {
+        *pcp = s[0];
+        return 1;
+    }
+    if (s[0] >= 0xc2 && s[0] <= 0xdf) {
+        n = 2;
+        cp = s[0] & 0x1f;
+    } else if (s[0] >= 0xe0 && s[0] <= 0xef) {
+        n = 3;
+        cp = s[0] & 0x0f;
+    } else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
+        n = 4;
+        cp = s[0] & 0x07;
+    } else {
+        return 0;
+    }
+    if ((apr_size_t)n > left) {
+        return 0;
+    }
+    for (i = 1; i < n; ++i) {
+        if ((s[i] & 0xc0) != 0x80) {
+            return 0;
+        }
+        cp = cp << 6 | (s[i] & 0x3f);
+    }
+    if ((n == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+        (n == 4 && (cp < 0x10000 || cp > 0x10ffff))) {
+        return 0;
+    }
+    *pcp = cp;
+    return n;
+}
+
 const char *cnca_conf_parse_sign_name(const char **pout, apr_pool_t *p, const char *arg)
 {
     apr_size_t len = arg ? strlen(arg) : 0, i, chars = 0;
@@ -189,14 +230,20 @@ const char *cnca_conf_parse_sign_name(const char **pout, apr_pool_t *p, const ch
     if (len == 0 || len > 48) {
         return "must be 2 to 12 characters";
     }
-    for (i = 0; i < len; ++i) {
-        unsigned char c = (unsigned char)arg[i];
-        if (c < 0x20 || c == 0x7f) {
+    if (apr_isspace(arg[0]) || apr_isspace(arg[len - 1])) {
+        return "must not start or end with a space";
+    }
+    for (i = 0; i < len;) {
+        unsigned long cp;
+        int n = utf8_next((const unsigned char *)arg + i, len - i, &cp);
+        if (!n) {
+            return "is not valid UTF-8";
+        }
+        if (cp < 0x20 || (cp >= 0x7f && cp <= 0x9f)) {
             return "must not hold control characters";
         }
-        if ((c & 0xc0) != 0x80) {
-            ++chars;
-        }
+        i += (apr_size_t)n;
+        ++chars;
     }
     if (strstr(arg, "【") || strstr(arg, "】")) {
         return "is given without the 【】 brackets, which the SMS text adds";
@@ -212,9 +259,19 @@ const char *cnca_conf_parse_url(const char **pout, apr_pool_t *p, const char *ar
 {
     apr_uri_t uri;
 
-    if (!arg || apr_uri_parse(p, arg, &uri) != APR_SUCCESS || !uri.scheme || !uri.hostname
-        || (strcmp(uri.scheme, "http") && strcmp(uri.scheme, "https"))) {
+    int port;
+
+    if (!arg || apr_uri_parse(p, arg, &uri) != APR_SUCCESS || !uri.scheme || !uri.hostname ||
+        !*uri.hostname || (strcasecmp(uri.scheme, "http") && strcasecmp(uri.scheme, "https"))) {
         return apr_psprintf(p, "'%s' is not an absolute http:// or https:// URL", arg ? arg : "");
+    }
+    if (!valid_host(uri.hostname, strlen(uri.hostname)) &&
+        !(strchr(uri.hostname, ':') &&
+          valid_host(apr_pstrcat(p, "[", uri.hostname, "]", NULL), strlen(uri.hostname) + 2))) {
+        return apr_psprintf(p, "'%s' has an invalid host", arg);
+    }
+    if (uri.port_str && cnca_conf_parse_int(&port, p, uri.port_str, 1, 65535)) {
+        return apr_psprintf(p, "'%s' has an invalid port", arg);
     }
     *pout = apr_pstrdup(p, arg);
     return NULL;
@@ -225,12 +282,11 @@ const char *cnca_conf_parse_path_prefix(const char **pout, apr_pool_t *p, const 
     apr_size_t len = arg ? strlen(arg) : 0, i;
 
     if (len == 0 || arg[0] != '/' || arg[len - 1] != '/') {
-        return apr_psprintf(p, "'%s' must be a path that starts and ends with '/'",
-                            arg ? arg : "");
+        return apr_psprintf(p, "'%s' must be a path that starts and ends with '/'", arg ? arg : "");
     }
     for (i = 0; i < len; ++i) {
-        if ((unsigned char)arg[i] <= 0x20 || arg[i] == '"' || arg[i] == '<' || arg[i] == '>'
-            || arg[i] == '\\' || arg[i] == '?' || arg[i] == '#') {
+        if ((unsigned char)arg[i] <= 0x20 || arg[i] == '"' || arg[i] == '<' || arg[i] == '>' ||
+            arg[i] == '\\' || arg[i] == '?' || arg[i] == '#') {
             return apr_psprintf(p, "'%s' is not a clean URL path", arg);
         }
     }

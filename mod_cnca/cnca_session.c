@@ -297,3 +297,36 @@ apr_status_t cnca_session_destroy(cnca_session_t *sess, const cnca_session_ctx_t
 {
     return cnca_store_delete(ctx->store, cnca_store_key(p, SESSION_KIND, sess->id));
 }
+
+static const char *person_key(apr_pool_t *p, apr_int64_t person_id)
+{
+    return cnca_store_key(p, "p", apr_psprintf(p, "%" APR_INT64_T_FMT, person_id));
+}
+
+apr_status_t cnca_session_end_person(const cnca_session_ctx_t *ctx, apr_pool_t *p,
+                                     apr_int64_t person_id, apr_time_t now)
+{
+    const char *mark = apr_psprintf(p, "%" APR_INT64_T_FMT, (apr_int64_t)now);
+    return cnca_store_set(ctx->store, person_key(p, person_id), mark, strlen(mark),
+                          ctx->max_age + 60);
+}
+
+apr_status_t cnca_session_login_valid(const cnca_session_t *sess, const cnca_session_ctx_t *ctx,
+                                      apr_pool_t *p)
+{
+    char *val;
+    apr_size_t len;
+    apr_status_t rv;
+
+    if (sess->person_id <= 0) {
+        return APR_SUCCESS;
+    }
+    rv = cnca_store_get(&val, &len, NULL, ctx->store, p, person_key(p, sess->person_id));
+    if (rv == APR_NOTFOUND) {
+        return APR_SUCCESS;
+    }
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    return apr_atoi64(val) > sess->login_at ? APR_NOTFOUND : APR_SUCCESS;
+}

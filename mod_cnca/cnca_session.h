@@ -24,7 +24,7 @@ typedef struct cnca_session {
     apr_int64_t touched;
 
     apr_int64_t person_id; /* > 0 when logged in */
-    apr_int64_t login_at;
+    apr_int64_t login_at;  /* microseconds since the epoch */
 
     /* the flow in progress and the identity it is for */
     const char *flow;
@@ -93,6 +93,16 @@ apr_status_t cnca_session_rotate(cnca_session_t *sess, const cnca_session_ctx_t 
 
 apr_status_t cnca_session_destroy(cnca_session_t *sess, const cnca_session_ctx_t *ctx,
                                   apr_pool_t *p);
+
+/* Ends every session of a person logged in before now (a phone change):
+ * sessions compare their login time with this mark when they load. */
+apr_status_t cnca_session_end_person(const cnca_session_ctx_t *ctx, apr_pool_t *p,
+                                     apr_int64_t person_id, apr_time_t now);
+
+/* APR_SUCCESS when sess's login still stands, APR_NOTFOUND when a later
+ * cnca_session_end_person ended it, APR_EGENERAL when memcached fails. */
+apr_status_t cnca_session_login_valid(const cnca_session_t *sess, const cnca_session_ctx_t *ctx,
+                                      apr_pool_t *p);
 
 /* Serialisation, exposed for the unit tests. */
 apr_status_t cnca_session_encode(const char **psealed, const cnca_session_t *sess,

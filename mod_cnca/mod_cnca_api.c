@@ -191,7 +191,7 @@ apr_status_t cnca_api_login(cnca_api_t *api, apr_int64_t person_id)
     apr_status_t rv;
 
     api->sess->person_id = person_id;
-    api->sess->login_at = api->now;
+    api->sess->login_at = apr_time_now() + 1;
     rv = cnca_session_rotate(api->sess, &api->sc->session_ctx, api->r->pool, api->now);
     if (rv == APR_SUCCESS) {
         cnca_api_set_cookie(api);
@@ -339,6 +339,14 @@ static int load_session(cnca_api_t *api, session_need_t need)
     ap_cookie_read(api->r, cookie_name(api), &id, 0);
     if (id) {
         rv = cnca_session_load(&api->sess, &api->sc->session_ctx, api->r->pool, id, api->now);
+    }
+    if (rv == APR_SUCCESS && api->sess->person_id > 0) {
+        /* a phone change ends the holder's other sessions */
+        rv = cnca_session_login_valid(api->sess, &api->sc->session_ctx, api->r->pool);
+        if (rv == APR_NOTFOUND) {
+            cnca_session_destroy(api->sess, &api->sc->session_ctx, api->r->pool);
+            api->sess = NULL;
+        }
     }
     if (rv == APR_EGENERAL) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, api->r,

@@ -156,6 +156,14 @@ int cnca_api_change_mobile(cnca_api_t *api, const char *mobile)
         }
     }
     cnca_flow_end(sess);
+    /* every other session of the holder ends; this one goes on under a new id */
+    if (cnca_session_end_person(&api->sc->session_ctx, p, sess->person_id, apr_time_now())
+            != APR_SUCCESS
+        || cnca_api_login(api, sess->person_id) != APR_SUCCESS) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, api->r,
+                      "CNCA00074: the holder's other sessions could not be ended");
+        return cnca_api_fail(api, "lookup_failed", NULL, NULL);
+    }
     obj = json_object();
     json_object_set_new(obj, "next", json_string("me"));
     return cnca_api_ok(api, obj);

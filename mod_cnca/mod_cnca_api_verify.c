@@ -19,6 +19,14 @@
 #define MSG_BANK_PASSED                                                                            \
     "您已通过银行卡认证，确认使用你银行卡开户时预留在银行的手机号码作为申领数字证书手机号码"
 
+/* A check the gateway could not answer: in a phone change it is manual
+ * 6.7's "申请数字证书失败，请确认您提交的信息" row. */
+static const char *gateway_error_code(const cnca_session_t *sess)
+{
+    return sess->flow && !strcmp(sess->flow, CNCA_FLOW_CHANGE_MOBILE) ? "change_submit_failed"
+                                                                      : "gateway_error";
+}
+
 static const char *subject_of(cnca_api_t *api)
 {
     return cnca_person_id_hash(api->r->pool, &api->sc->key_id_hash, api->sess->id_number);
@@ -138,7 +146,7 @@ int cnca_step_verify_mobile(cnca_api_t *api)
     if (rv != APR_SUCCESS || resp->result == CNCA_GW_ERROR) {
         cnca_api_audit(api, "proof.carrier", "error", sess->person_id, subject,
                        masked(api, mobile));
-        return cnca_api_fail(api, "gateway_error", NULL, NULL);
+        return cnca_api_fail(api, gateway_error_code(sess), NULL, NULL);
     }
     sess->proof_sms_mobile = mobile;
     sess->dirty = 1;
@@ -202,7 +210,7 @@ int cnca_step_verify_bank(cnca_api_t *api)
     }
     if (rv != APR_SUCCESS || resp->result == CNCA_GW_ERROR) {
         cnca_api_audit(api, "proof.bank", "error", sess->person_id, subject, detail);
-        return cnca_api_fail(api, "gateway_error", NULL, NULL);
+        return cnca_api_fail(api, gateway_error_code(sess), NULL, NULL);
     }
     if (resp->result == CNCA_GW_FAIL) {
         cnca_api_audit(api, "proof.bank", "fail", sess->person_id, subject,
