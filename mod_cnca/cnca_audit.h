@@ -8,12 +8,12 @@
 
 typedef struct {
     apr_int64_t at;
-    const char *client;  /* client address */
-    const char *event;   /* "session.create", "apply", "sms.send", ... */
-    const char *outcome; /* "ok", "refused", "fail", "error", ... */
+    const char *client;    /* client address */
+    const char *event;     /* "session.create", "apply", "sms.send", ... */
+    const char *outcome;   /* "ok", "refused", "fail", "error", ... */
     apr_int64_t person_id; /* 0: none */
-    const char *subject; /* keyed ID hash, or NULL */
-    const char *detail;  /* short text, masked values only */
+    const char *subject;   /* keyed ID hash, or NULL */
+    const char *detail;    /* short text, masked values only */
 } cnca_audit_t;
 
 apr_status_t cnca_audit_write(cnca_db_t *db, apr_pool_t *p, const cnca_audit_t *a);

@@ -14,8 +14,8 @@ const char *cnca_conf_parse_seconds(int *pout, apr_pool_t *p, const char *arg, i
 const char *cnca_conf_parse_int(int *pout, apr_pool_t *p, const char *arg, int min, int max);
 
 /* A byte size in [min, max]: "2097152", "512K", "2M". */
-const char *cnca_conf_parse_bytes(apr_size_t *pout, apr_pool_t *p, const char *arg,
-                                  apr_size_t min, apr_size_t max);
+const char *cnca_conf_parse_bytes(apr_size_t *pout, apr_pool_t *p, const char *arg, apr_size_t min,
+                                  apr_size_t max);
 
 /* "WxH", each in [1, max]. */
 const char *cnca_conf_parse_dimensions(int *pw, int *ph, apr_pool_t *p, const char *arg, int max);

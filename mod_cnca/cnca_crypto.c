@@ -193,13 +193,13 @@ apr_status_t cnca_seal(const char **pb64, apr_pool_t *p, const cnca_key_t *key, 
         return APR_EGENERAL;
     }
     ERR_clear_error();
-    if (!(ctx = EVP_CIPHER_CTX_new())
-        || EVP_EncryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, key->bytes, buf) != 1
-        || (aad && EVP_EncryptUpdate(ctx, NULL, &outl, (const unsigned char *)aad,
-                                     (int)strlen(aad)) != 1)
-        || EVP_EncryptUpdate(ctx, buf + GCM_NONCE, &outl, plain, (int)len) != 1
-        || EVP_EncryptFinal_ex(ctx, buf + GCM_NONCE + outl, &finl) != 1
-        || EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, GCM_TAG, buf + GCM_NONCE + len) != 1) {
+    if (!(ctx = EVP_CIPHER_CTX_new()) ||
+        EVP_EncryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, key->bytes, buf) != 1 ||
+        (aad &&
+         EVP_EncryptUpdate(ctx, NULL, &outl, (const unsigned char *)aad, (int)strlen(aad)) != 1) ||
+        EVP_EncryptUpdate(ctx, buf + GCM_NONCE, &outl, plain, (int)len) != 1 ||
+        EVP_EncryptFinal_ex(ctx, buf + GCM_NONCE + outl, &finl) != 1 ||
+        EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, GCM_TAG, buf + GCM_NONCE + len) != 1) {
         char err[256];
         ERR_error_string_n(ERR_get_error(), err, sizeof(err));
         cnca_log_perror(CNCA_LOG_MARK, CNCA_LOG_ERR, rv, "CNCA00102: AES-256-GCM seal failed: %s",
@@ -237,14 +237,14 @@ apr_status_t cnca_open(unsigned char **pplain, apr_size_t *plen, apr_pool_t *p,
     clen = n - GCM_NONCE - GCM_TAG;
     out = apr_palloc(p, clen + 1);
     ERR_clear_error();
-    if (!(ctx = EVP_CIPHER_CTX_new())
-        || EVP_DecryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, key->bytes, buf) != 1
-        || (aad && EVP_DecryptUpdate(ctx, NULL, &outl, (const unsigned char *)aad,
-                                     (int)strlen(aad)) != 1)
-        || EVP_DecryptUpdate(ctx, out, &outl, buf + GCM_NONCE, (int)clen) != 1
-        || EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, GCM_TAG,
-                               (void *)(buf + GCM_NONCE + clen)) != 1
-        || EVP_DecryptFinal_ex(ctx, out + outl, &finl) != 1) {
+    if (!(ctx = EVP_CIPHER_CTX_new()) ||
+        EVP_DecryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, key->bytes, buf) != 1 ||
+        (aad &&
+         EVP_DecryptUpdate(ctx, NULL, &outl, (const unsigned char *)aad, (int)strlen(aad)) != 1) ||
+        EVP_DecryptUpdate(ctx, out, &outl, buf + GCM_NONCE, (int)clen) != 1 ||
+        EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, GCM_TAG, (void *)(buf + GCM_NONCE + clen)) !=
+            1 ||
+        EVP_DecryptFinal_ex(ctx, out + outl, &finl) != 1) {
         ERR_clear_error();
         goto leave;
     }

@@ -19,8 +19,8 @@ const char *cnca_db_error(cnca_db_t *db, int rv)
 
 static apr_dbd_prepared_t *statement(cnca_db_t *db, const char *label)
 {
-    apr_dbd_prepared_t *st = db->prepared ? apr_hash_get(db->prepared, label, APR_HASH_KEY_STRING)
-                                          : NULL;
+    apr_dbd_prepared_t *st =
+        db->prepared ? apr_hash_get(db->prepared, label, APR_HASH_KEY_STRING) : NULL;
     if (!st) {
         cnca_log_perror(CNCA_LOG_MARK, CNCA_LOG_ERR, APR_EGENERAL,
                         "CNCA00131: no prepared statement '%s' (is mod_dbd configured?)", label);
@@ -75,8 +75,8 @@ apr_status_t cnca_db_exec(cnca_db_t *db, apr_pool_t *p, int *pnrows, const char 
     return APR_SUCCESS;
 }
 
-apr_status_t cnca_db_select(cnca_db_t *db, apr_pool_t *p, apr_array_header_t **prows,
-                            int *pncols, const char *label, int nargs, ...)
+apr_status_t cnca_db_select(cnca_db_t *db, apr_pool_t *p, apr_array_header_t **prows, int *pncols,
+                            const char *label, int nargs, ...)
 {
     const char *args[MAX_ARGS];
     apr_dbd_prepared_t *st = statement(db, label);
@@ -117,8 +117,7 @@ apr_status_t cnca_db_select(cnca_db_t *db, apr_pool_t *p, apr_array_header_t **p
     }
     if (rc != -1) {
         cnca_log_perror(CNCA_LOG_MARK, CNCA_LOG_ERR, APR_EGENERAL,
-                        "CNCA00134: reading rows of '%s' failed: %s", label,
-                        cnca_db_error(db, rc));
+                        "CNCA00134: reading rows of '%s' failed: %s", label, cnca_db_error(db, rc));
         return APR_EGENERAL;
     }
     *prows = rows;

@@ -31,8 +31,8 @@ apr_status_t cnca_db_exec(cnca_db_t *db, apr_pool_t *p, int *pnrows, const char 
 
 /* Runs a prepared select and returns all rows as arrays of strings
  * (NULL for SQL NULL): rows is an array of (const char **). */
-apr_status_t cnca_db_select(cnca_db_t *db, apr_pool_t *p, apr_array_header_t **prows,
-                            int *pncols, const char *label, int nargs, ...);
+apr_status_t cnca_db_select(cnca_db_t *db, apr_pool_t *p, apr_array_header_t **prows, int *pncols,
+                            const char *label, int nargs, ...);
 
 /* The first row of a select, or NULL when there is none. */
 #define CNCA_DB_ROW(rows, i) (APR_ARRAY_IDX((rows), (i), const char **))

@@ -3,10 +3,9 @@
 #include "cnca_db.h"
 
 const cnca_db_stmt_t cnca_db_statements[] = {
-    {"person_by_id_hash",
-     "SELECT p.id, p.name, p.mobile, c.serial FROM persons p"
-     " LEFT JOIN certificates c ON c.person_id = p.id AND c.status = 'valid'"
-     " WHERE p.id_hash = %s"},
+    {"person_by_id_hash", "SELECT p.id, p.name, p.mobile, c.serial FROM persons p"
+                          " LEFT JOIN certificates c ON c.person_id = p.id AND c.status = 'valid'"
+                          " WHERE p.id_hash = %s"},
     {"person_by_id", "SELECT id, name, mobile, id_enc, id_hash FROM persons WHERE id = %s"},
     {"person_insert", "INSERT INTO persons (id_hash, id_enc, name, mobile, created_at, updated_at)"
                       " VALUES (%s, %s, %s, %s, %s, %s)"},

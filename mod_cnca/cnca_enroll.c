@@ -69,6 +69,9 @@ static apr_status_t store_issued(cnca_db_t *db, apr_pool_t *p, const cnca_applic
         goto leave;
     }
     audit->person_id = person_id;
+    audit->detail = audit->detail
+                        ? apr_pstrcat(p, "serial=", cert->serial_hex, " ", audit->detail, NULL)
+                        : apr_pstrcat(p, "serial=", cert->serial_hex, NULL);
     if ((rv = cnca_audit_write(db, p, audit)) != APR_SUCCESS) {
         goto leave;
     }

@@ -30,7 +30,8 @@ typedef struct {
 } cnca_enrolled_t;
 
 /* Issues a certificate for the applicant and stores person, certificate
- * and the audit row `audit` (its person_id filled in) together.
+ * and the audit row `audit` together (its person_id filled in, and its
+ * detail prefixed with "serial=SERIAL").
  * APR_EEXIST: the person already has a certificate (nothing written).
  * Any other failure writes nothing but the serial's record. */
 apr_status_t cnca_enroll_issue(cnca_enrolled_t **pout, const cnca_enroll_ctx_t *ctx,

@@ -30,7 +30,8 @@ const cnca_error_t cnca_errors[] = {
     {"mobile_change_failed", 503, "修改手机号码失败，请重新修改或致电 HOTLINE 咨询！"},
     {"gateway_error", 502, "系统异常，请稍后重试！"},
     /* manual 6.7: a phone change whose submission the checks could not take */
-    {"change_submit_failed", 502, "申请数字证书失败，请确认您提交的信息。如有疑问，请拨打 HOTLINE。"},
+    {"change_submit_failed", 502,
+     "申请数字证书失败，请确认您提交的信息。如有疑问，请拨打 HOTLINE。"},
     /* manual 6.7's two technical rows, with what they mean beside them */
     {"face_start_failed", 502,
      "face auth accor error（进入人脸识别环节时系统处理您的信息失败，请稍后重试或致电 HOTLINE "

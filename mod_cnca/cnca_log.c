@@ -39,8 +39,7 @@ void cnca_log_perror(const char *file, int line, cnca_log_level_t level, apr_sta
     va_end(ap);
     if (log_sink) {
         log_sink(log_baton, file, line, level, rv, msg);
-    }
-    else {
+    } else {
         fprintf(stderr, "[cnca:%d] %s:%d %s (%d)\n", level, file, line, msg, rv);
     }
 }

@@ -18,8 +18,7 @@ apr_status_t cnca_person_find(cnca_person_t **pperson, cnca_db_t *db, apr_pool_t
     apr_status_t rv;
 
     *pperson = NULL;
-    if ((rv = cnca_db_select(db, p, &rows, NULL, "person_by_id_hash", 1, id_hash))
-        != APR_SUCCESS) {
+    if ((rv = cnca_db_select(db, p, &rows, NULL, "person_by_id_hash", 1, id_hash)) != APR_SUCCESS) {
         return rv;
     }
     if (rows->nelts == 0) {

@@ -30,8 +30,8 @@ apr_status_t cnca_session_create(cnca_session_t **psess, apr_pool_t *p, apr_int6
     apr_status_t rv;
 
     *psess = NULL;
-    if ((rv = cnca_random_hex(&sess->id, p, 16)) != APR_SUCCESS
-        || (rv = cnca_random_hex(&sess->csrf, p, 16)) != APR_SUCCESS) {
+    if ((rv = cnca_random_hex(&sess->id, p, 16)) != APR_SUCCESS ||
+        (rv = cnca_random_hex(&sess->csrf, p, 16)) != APR_SUCCESS) {
         return rv;
     }
     sess->created = sess->touched = now;
@@ -49,17 +49,44 @@ typedef struct {
     apr_size_t offset;
 } field_t;
 
-#define S(f) {#f, F_STR, offsetof(cnca_session_t, f)}
-#define I64(f) {#f, F_INT64, offsetof(cnca_session_t, f)}
-#define I(f) {#f, F_INT, offsetof(cnca_session_t, f)}
+#define S(f)                                                                                       \
+    {                                                                                              \
+#f, F_STR, offsetof(cnca_session_t, f)                                                     \
+    }
+#define I64(f)                                                                                     \
+    {                                                                                              \
+#f, F_INT64, offsetof(cnca_session_t, f)                                                   \
+    }
+#define I(f)                                                                                       \
+    {                                                                                              \
+#f, F_INT, offsetof(cnca_session_t, f)                                                     \
+    }
 
 static const field_t fields[] = {
-    S(csrf),           I64(created),      I64(touched),           I64(person_id),
-    I64(login_at),     S(flow),           S(name),                S(id_number),
-    S(mobile),         S(captcha_hash),   I64(captcha_exp),       S(sms_hash),
-    S(sms_mobile),     I64(sms_exp),      I(sms_tries),           S(proof_sms_mobile),
-    S(proof_carrier_mobile), S(proof_bank_mobile), S(face_token), I64(face_started),
-    I64(proof_face_at), S(face_status),   S(face_message),          I64(busy_until),
+    S(csrf),
+    I64(created),
+    I64(touched),
+    I64(person_id),
+    I64(login_at),
+    S(flow),
+    S(name),
+    S(id_number),
+    S(mobile),
+    S(captcha_hash),
+    I64(captcha_exp),
+    S(sms_hash),
+    S(sms_mobile),
+    I64(sms_exp),
+    I(sms_tries),
+    S(proof_sms_mobile),
+    S(proof_carrier_mobile),
+    S(proof_bank_mobile),
+    S(face_token),
+    I64(face_started),
+    I64(proof_face_at),
+    S(face_status),
+    S(face_message),
+    I64(busy_until),
     I(just_enrolled),
 };
 
@@ -108,8 +135,7 @@ leave:
     return rv;
 }
 
-static apr_status_t from_json(cnca_session_t *sess, const char *json, apr_size_t len,
-                              apr_pool_t *p)
+static apr_status_t from_json(cnca_session_t *sess, const char *json, apr_size_t len, apr_pool_t *p)
 {
     json_error_t err;
     json_t *obj = json_loadb(json, len, JSON_REJECT_DUPLICATES, &err);
@@ -186,8 +212,8 @@ apr_status_t cnca_session_decode(cnca_session_t **psess, const char *sealed, con
     return rv;
 }
 
-apr_status_t cnca_session_load(cnca_session_t **psess, const cnca_session_ctx_t *ctx,
-                               apr_pool_t *p, const char *id, apr_int64_t now)
+apr_status_t cnca_session_load(cnca_session_t **psess, const cnca_session_ctx_t *ctx, apr_pool_t *p,
+                               const char *id, apr_int64_t now)
 {
     char *val;
     apr_size_t len;
@@ -232,8 +258,8 @@ static int ttl_for(const cnca_session_t *sess, const cnca_session_ctx_t *ctx, ap
     return ttl < 1 ? 1 : (int)ttl;
 }
 
-apr_status_t cnca_session_save(cnca_session_t *sess, const cnca_session_ctx_t *ctx,
-                               apr_pool_t *p, apr_int64_t now)
+apr_status_t cnca_session_save(cnca_session_t *sess, const cnca_session_ctx_t *ctx, apr_pool_t *p,
+                               apr_int64_t now)
 {
     const char *sealed, *key;
     apr_status_t rv;
@@ -244,8 +270,7 @@ apr_status_t cnca_session_save(cnca_session_t *sess, const cnca_session_ctx_t *c
     key = cnca_store_key(p, SESSION_KIND, sess->id);
     if (sess->is_new) {
         rv = cnca_store_add(ctx->store, key, sealed, strlen(sealed), ttl_for(sess, ctx, now));
-    }
-    else {
+    } else {
         if (sess->written) {
             /* saved before in this request: learn the CAS of what we wrote;
              * anything else there means another request wrote meanwhile */
@@ -273,14 +298,14 @@ apr_status_t cnca_session_save(cnca_session_t *sess, const cnca_session_ctx_t *c
     return rv;
 }
 
-apr_status_t cnca_session_rotate(cnca_session_t *sess, const cnca_session_ctx_t *ctx,
-                                 apr_pool_t *p, apr_int64_t now)
+apr_status_t cnca_session_rotate(cnca_session_t *sess, const cnca_session_ctx_t *ctx, apr_pool_t *p,
+                                 apr_int64_t now)
 {
     const char *old = sess->id;
     apr_status_t rv;
 
-    if ((rv = cnca_random_hex(&sess->id, p, 16)) != APR_SUCCESS
-        || (rv = cnca_random_hex(&sess->csrf, p, 16)) != APR_SUCCESS) {
+    if ((rv = cnca_random_hex(&sess->id, p, 16)) != APR_SUCCESS ||
+        (rv = cnca_random_hex(&sess->csrf, p, 16)) != APR_SUCCESS) {
         return rv;
     }
     sess->is_new = 1;

@@ -78,18 +78,18 @@ apr_status_t cnca_session_create(cnca_session_t **psess, apr_pool_t *p, apr_int6
 
 /* Loads a session by cookie id: APR_SUCCESS, APR_NOTFOUND (unknown, expired
  * or malformed id), or APR_EGENERAL (memcached failed: never "no session"). */
-apr_status_t cnca_session_load(cnca_session_t **psess, const cnca_session_ctx_t *ctx,
-                               apr_pool_t *p, const char *id, apr_int64_t now);
+apr_status_t cnca_session_load(cnca_session_t **psess, const cnca_session_ctx_t *ctx, apr_pool_t *p,
+                               const char *id, apr_int64_t now);
 
 /* Writes the session (add when new, else compare-and-swap against the
  * version that was loaded): APR_EEXIST when another request changed it
  * meanwhile. */
-apr_status_t cnca_session_save(cnca_session_t *sess, const cnca_session_ctx_t *ctx,
-                               apr_pool_t *p, apr_int64_t now);
+apr_status_t cnca_session_save(cnca_session_t *sess, const cnca_session_ctx_t *ctx, apr_pool_t *p,
+                               apr_int64_t now);
 
 /* Gives the session a new id (and CSRF token), removing the old one. */
-apr_status_t cnca_session_rotate(cnca_session_t *sess, const cnca_session_ctx_t *ctx,
-                                 apr_pool_t *p, apr_int64_t now);
+apr_status_t cnca_session_rotate(cnca_session_t *sess, const cnca_session_ctx_t *ctx, apr_pool_t *p,
+                                 apr_int64_t now);
 
 apr_status_t cnca_session_destroy(cnca_session_t *sess, const cnca_session_ctx_t *ctx,
                                   apr_pool_t *p);

@@ -25,17 +25,17 @@ const char *cnca_store_key(apr_pool_t *p, const char *kind, const char *name);
 apr_status_t cnca_store_get(char **pval, apr_size_t *plen, uint64_t *pcas, cnca_store_t *store,
                             apr_pool_t *p, const char *key);
 
-apr_status_t cnca_store_set(cnca_store_t *store, const char *key, const char *val,
-                            apr_size_t len, int ttl);
+apr_status_t cnca_store_set(cnca_store_t *store, const char *key, const char *val, apr_size_t len,
+                            int ttl);
 
 /* Stores only when absent: APR_EEXIST when the key is there. */
-apr_status_t cnca_store_add(cnca_store_t *store, const char *key, const char *val,
-                            apr_size_t len, int ttl);
+apr_status_t cnca_store_add(cnca_store_t *store, const char *key, const char *val, apr_size_t len,
+                            int ttl);
 
 /* Stores only when nobody wrote since the get that returned cas: APR_EEXIST
  * on a conflict, APR_NOTFOUND when the key has gone. */
-apr_status_t cnca_store_cas(cnca_store_t *store, const char *key, const char *val,
-                            apr_size_t len, int ttl, uint64_t cas);
+apr_status_t cnca_store_cas(cnca_store_t *store, const char *key, const char *val, apr_size_t len,
+                            int ttl, uint64_t cas);
 
 /* Deleting a key that is not there succeeds. */
 apr_status_t cnca_store_delete(cnca_store_t *store, const char *key);

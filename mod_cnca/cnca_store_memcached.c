@@ -115,14 +115,15 @@ static int is_connection_error(memcached_return_t rc)
 static apr_status_t fail(memcached_st *mc, memcached_return_t rc, const char *op)
 {
     cnca_log_perror(CNCA_LOG_MARK, CNCA_LOG_ERR, APR_EGENERAL, "CNCA00113: memcached %s failed: %s",
-                    op, memcached_last_error_message(mc) ? memcached_last_error_message(mc)
-                                                         : memcached_strerror(mc, rc));
+                    op,
+                    memcached_last_error_message(mc) ? memcached_last_error_message(mc)
+                                                     : memcached_strerror(mc, rc));
     return APR_EGENERAL;
 }
 
 /* One get: mget then fetch (a broken connection shows only at the fetch). */
-static memcached_return_t get_once(memcached_st *mc, const char *key, char **pval,
-                                   apr_size_t *plen, uint64_t *pcas, apr_pool_t *p)
+static memcached_return_t get_once(memcached_st *mc, const char *key, char **pval, apr_size_t *plen,
+                                   uint64_t *pcas, apr_pool_t *p)
 {
     const char *keys[1] = {key};
     size_t klen[1] = {strlen(key)};
@@ -174,11 +175,9 @@ apr_status_t cnca_store_get(char **pval, apr_size_t *plen, uint64_t *pcas, cnca_
     }
     if (rc == MEMCACHED_SUCCESS) {
         rv = APR_SUCCESS;
-    }
-    else if (rc == MEMCACHED_NOTFOUND) {
+    } else if (rc == MEMCACHED_NOTFOUND) {
         rv = APR_NOTFOUND;
-    }
-    else {
+    } else {
         rv = fail(mc, rc, "get");
     }
     memcached_pool_release(store->pool, mc);
@@ -209,31 +208,29 @@ static apr_status_t store_op(cnca_store_t *store, store_fn *fn, const char *op, 
     }
     if (rc == MEMCACHED_SUCCESS) {
         rv = APR_SUCCESS;
-    }
-    else if (rc == MEMCACHED_NOTSTORED || rc == MEMCACHED_DATA_EXISTS) {
+    } else if (rc == MEMCACHED_NOTSTORED || rc == MEMCACHED_DATA_EXISTS) {
         rv = APR_EEXIST;
-    }
-    else {
+    } else {
         rv = fail(mc, rc, op);
     }
     memcached_pool_release(store->pool, mc);
     return rv;
 }
 
-apr_status_t cnca_store_set(cnca_store_t *store, const char *key, const char *val,
-                            apr_size_t len, int ttl)
+apr_status_t cnca_store_set(cnca_store_t *store, const char *key, const char *val, apr_size_t len,
+                            int ttl)
 {
     return store_op(store, memcached_set, "set", key, val, len, ttl);
 }
 
-apr_status_t cnca_store_add(cnca_store_t *store, const char *key, const char *val,
-                            apr_size_t len, int ttl)
+apr_status_t cnca_store_add(cnca_store_t *store, const char *key, const char *val, apr_size_t len,
+                            int ttl)
 {
     return store_op(store, memcached_add, "add", key, val, len, ttl);
 }
 
-apr_status_t cnca_store_cas(cnca_store_t *store, const char *key, const char *val,
-                            apr_size_t len, int ttl, uint64_t cas)
+apr_status_t cnca_store_cas(cnca_store_t *store, const char *key, const char *val, apr_size_t len,
+                            int ttl, uint64_t cas)
 {
     memcached_st *mc;
     memcached_return_t rc;
@@ -249,14 +246,11 @@ apr_status_t cnca_store_cas(cnca_store_t *store, const char *key, const char *va
     }
     if (rc == MEMCACHED_SUCCESS) {
         rv = APR_SUCCESS;
-    }
-    else if (rc == MEMCACHED_DATA_EXISTS) {
+    } else if (rc == MEMCACHED_DATA_EXISTS) {
         rv = APR_EEXIST;
-    }
-    else if (rc == MEMCACHED_NOTFOUND) {
+    } else if (rc == MEMCACHED_NOTFOUND) {
         rv = APR_NOTFOUND;
-    }
-    else {
+    } else {
         rv = fail(mc, rc, "cas");
     }
     memcached_pool_release(store->pool, mc);

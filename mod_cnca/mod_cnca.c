@@ -56,8 +56,7 @@ static int setup_server(server_rec *s, cnca_srv_conf_t *sc, apr_pool_t *pconf, a
 
     if (!sc->gateway_url || !sc->gateway_secret) {
         err = "CNCAGatewayURL and CNCAGatewaySecretFile are required";
-    }
-    else if (!sc->ca_cert_file || !sc->ca_key_file) {
+    } else if (!sc->ca_cert_file || !sc->ca_key_file) {
         err = "CNCACACertificateFile and CNCACAKeyFile are required";
     }
     if (err) {
@@ -65,8 +64,8 @@ static int setup_server(server_rec *s, cnca_srv_conf_t *sc, apr_pool_t *pconf, a
         return HTTP_INTERNAL_SERVER_ERROR;
     }
     if (cnca_gw_schema_load(&schema, pconf,
-                            sc->gateway_schema_file ? sc->gateway_schema_file : DEFAULT_SCHEMA)
-        != APR_SUCCESS) {
+                            sc->gateway_schema_file ? sc->gateway_schema_file : DEFAULT_SCHEMA) !=
+        APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s,
                      "CNCA00005: CNCAGatewaySchemaFile: cannot load %s",
                      sc->gateway_schema_file ? sc->gateway_schema_file : DEFAULT_SCHEMA);
@@ -74,16 +73,18 @@ static int setup_server(server_rec *s, cnca_srv_conf_t *sc, apr_pool_t *pconf, a
     }
     sc->schema = schema;
     if (cnca_ca_load(&ca, pconf, sc->ca_cert_file, sc->ca_key_file, &err) != APR_SUCCESS) {
-        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, "CNCA00006: CNCACACertificateFile %s / "
-                     "CNCACAKeyFile %s: %s", sc->ca_cert_file, sc->ca_key_file, err);
+        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s,
+                     "CNCA00006: CNCACACertificateFile %s / "
+                     "CNCACAKeyFile %s: %s",
+                     sc->ca_cert_file, sc->ca_key_file, err);
         return HTTP_INTERNAL_SERVER_ERROR;
     }
     if (cnca_ca_subject_check(sc->cert_subject, ptemp, &err) != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, "CNCA00007: CNCACertSubject: %s", err);
         return HTTP_INTERNAL_SERVER_ERROR;
     }
-    if (cnca_ca_self_check(ca, (cnca_key_alg_t)sc->key_alg, sc->validity_days, ptemp, &err)
-        != APR_SUCCESS) {
+    if (cnca_ca_self_check(ca, (cnca_key_alg_t)sc->key_alg, sc->validity_days, ptemp, &err) !=
+        APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s,
                      "CNCA00008: the CA cannot issue %s certificates: %s",
                      cnca_key_alg_name((cnca_key_alg_t)sc->key_alg), err);
@@ -93,8 +94,7 @@ static int setup_server(server_rec *s, cnca_srv_conf_t *sc, apr_pool_t *pconf, a
     return OK;
 }
 
-static int cnca_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
-                            server_rec *s)
+static int cnca_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s)
 {
     server_rec *sp;
     (void)plog;
@@ -123,8 +123,7 @@ static int cnca_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *pte
             ap_log_error(APLOG_MARK, APLOG_EMERG, 0, sp, "CNCA00009: libcurl did not initialise");
             return HTTP_INTERNAL_SERVER_ERROR;
         }
-        if (setup_server(sp, sc, pconf, ptemp) != OK
-            || cnca_dbd_prepare_all(sp, ptemp) != OK) {
+        if (setup_server(sp, sc, pconf, ptemp) != OK || cnca_dbd_prepare_all(sp, ptemp) != OK) {
             return HTTP_INTERNAL_SERVER_ERROR;
         }
     }
@@ -177,6 +176,6 @@ static void cnca_register_hooks(apr_pool_t *p)
 /* mod_cnca.h declares the log index (APLOG_USE_MODULE), so the record is
  * spelled out here instead of AP_DECLARE_MODULE. */
 module AP_MODULE_DECLARE_DATA cnca_module = {
-    STANDARD20_MODULE_STUFF, NULL, NULL, cnca_create_srv_conf, cnca_merge_srv_conf,
-    cnca_cmds,               cnca_register_hooks,  0,
+    STANDARD20_MODULE_STUFF, NULL, NULL, cnca_create_srv_conf, cnca_merge_srv_conf, cnca_cmds,
+    cnca_register_hooks,     0,
 };

@@ -105,8 +105,8 @@ apr_status_t cnca_api_read_body(cnca_api_t *api, apr_size_t max, const char **pd
                                 apr_size_t *plen);
 void cnca_api_set_cookie(cnca_api_t *api);
 apr_status_t cnca_api_session_save(cnca_api_t *api);
-void cnca_api_audit(cnca_api_t *api, const char *event, const char *outcome,
-                    apr_int64_t person_id, const char *subject, const char *detail);
+void cnca_api_audit(cnca_api_t *api, const char *event, const char *outcome, apr_int64_t person_id,
+                    const char *subject, const char *detail);
 int cnca_api_handler(request_rec *r);
 
 apr_status_t cnca_api_login(cnca_api_t *api, apr_int64_t person_id);

@@ -64,8 +64,7 @@ void cnca_api_headers(request_rec *r, int personal)
 
 static const char *cookie_name(cnca_api_t *api)
 {
-    return api->sc->cookie_secure ? apr_pstrcat(api->r->pool, "__Host-", api->sc->cookie_name,
-                                                NULL)
+    return api->sc->cookie_secure ? apr_pstrcat(api->r->pool, "__Host-", api->sc->cookie_name, NULL)
                                   : api->sc->cookie_name;
 }
 
@@ -79,9 +78,9 @@ void cnca_api_set_cookie(cnca_api_t *api)
 
 static void clear_cookie(cnca_api_t *api)
 {
-    const char *value = apr_psprintf(api->r->pool,
-                                     "%s=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0%s",
-                                     cookie_name(api), api->sc->cookie_secure ? "; Secure" : "");
+    const char *value =
+        apr_psprintf(api->r->pool, "%s=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0%s",
+                     cookie_name(api), api->sc->cookie_secure ? "; Secure" : "");
     apr_table_add(api->r->err_headers_out, "Set-Cookie", value);
 }
 
@@ -99,8 +98,7 @@ apr_status_t cnca_api_session_save(cnca_api_t *api)
     rv = cnca_session_save(sess, &api->sc->session_ctx, api->r->pool, api->now);
     if (rv == APR_SUCCESS && was_new) {
         cnca_api_set_cookie(api);
-    }
-    else if (rv == APR_EEXIST) {
+    } else if (rv == APR_EEXIST) {
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, api->r,
                       "CNCA00020: session changed by a parallel request; answering conflict");
     }
@@ -129,10 +127,10 @@ static int fail_unsaved(cnca_api_t *api, const char *code, const char *message, 
 
     json_object_set_new(obj, "ok", json_false());
     json_object_set_new(obj, "error", json_string(code));
-    json_object_set_new(obj, "message",
-                        json_string(message ? message
-                                            : cnca_error_message(api->r->pool, code,
-                                                                 api->sc->hotline, NULL)));
+    json_object_set_new(
+        obj, "message",
+        json_string(message ? message
+                            : cnca_error_message(api->r->pool, code, api->sc->hotline, NULL)));
     return send_json(api, e ? e->status : HTTP_INTERNAL_SERVER_ERROR, obj);
 }
 
@@ -218,8 +216,8 @@ int cnca_api_send(cnca_api_t *api, const char *type, const void *data, apr_size_
 /* 303 to one of the pages (CNCAPagesURL), after the session is saved. */
 int cnca_api_redirect(cnca_api_t *api, const char *page, int failed)
 {
-    const char *url = apr_pstrcat(api->r->pool, api->sc->pages_url, page,
-                                  failed ? "?failed=1" : "", NULL);
+    const char *url =
+        apr_pstrcat(api->r->pool, api->sc->pages_url, page, failed ? "?failed=1" : "", NULL);
     if (cnca_api_session_save(api) != APR_SUCCESS) {
         url = apr_pstrcat(api->r->pool, api->sc->pages_url, "index.html", NULL);
     }
@@ -234,14 +232,14 @@ const char *cnca_api_str(cnca_api_t *api, const char *field)
     return json_is_string(v) ? json_string_value(v) : NULL;
 }
 
-void cnca_api_audit(cnca_api_t *api, const char *event, const char *outcome,
-                    apr_int64_t person_id, const char *subject, const char *detail)
+void cnca_api_audit(cnca_api_t *api, const char *event, const char *outcome, apr_int64_t person_id,
+                    const char *subject, const char *detail)
 {
     cnca_audit_t a = {api->now, api->r->useragent_ip, event, outcome, person_id, subject, detail};
     cnca_db_t *db;
 
-    if (cnca_api_db(&db, api) != APR_SUCCESS
-        || cnca_audit_write(db, api->r->pool, &a) != APR_SUCCESS) {
+    if (cnca_api_db(&db, api) != APR_SUCCESS ||
+        cnca_audit_write(db, api->r->pool, &a) != APR_SUCCESS) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, api->r,
                       "CNCA00021: could not write the audit row for %s/%s", event, outcome);
     }

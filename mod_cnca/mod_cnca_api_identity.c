@@ -60,8 +60,7 @@ static apr_status_t lookup(cnca_person_t **pperson, cnca_api_t *api, const ident
 
 static const char *masked(cnca_api_t *api, const identity_t *id)
 {
-    return apr_pstrcat(api->r->pool, "mobile=", cnca_mask_mobile(api->r->pool, id->mobile),
-                       NULL);
+    return apr_pstrcat(api->r->pool, "mobile=", cnca_mask_mobile(api->r->pool, id->mobile), NULL);
 }
 
 int cnca_step_apply(cnca_api_t *api)

@@ -18,8 +18,8 @@ int cnca_step_session(cnca_api_t *api)
                             sess->face_message ? json_string(sess->face_message) : json_null());
     }
     json_object_set_new(obj, "csrf", json_string(sess->csrf));
-    json_object_set_new(obj, "step", json_string(cnca_flow_step(sess, api->now,
-                                                                 api->sc->face_max_age)));
+    json_object_set_new(obj, "step",
+                        json_string(cnca_flow_step(sess, api->now, api->sc->face_max_age)));
     json_object_set_new(obj, "logged_in", json_boolean(sess->person_id > 0));
     json_object_set_new(obj, "sandbox", json_boolean(api->sc->sandbox));
     json_object_set_new(obj, "hotline", json_string(api->sc->hotline));

@@ -159,8 +159,9 @@ const char *cnca_conf_check(cnca_srv_conf_t *sc, apr_pool_t *p)
         return CNCA_MASTER_KEY_FILE " is required where the cnca-api handler is used";
     }
     if (sc->session_max_age < sc->session_timeout) {
-        return apr_psprintf(p, CNCA_SESSION_MAX_AGE " (%d s) must not be shorter than "
-                            CNCA_SESSION_TIMEOUT " (%d s)",
+        return apr_psprintf(p,
+                            CNCA_SESSION_MAX_AGE
+                            " (%d s) must not be shorter than " CNCA_SESSION_TIMEOUT " (%d s)",
                             sc->session_max_age, sc->session_timeout);
     }
     return NULL;
@@ -255,8 +256,9 @@ static const char *set_master_key(cmd_parms *cmd, void *dc, const char *arg)
         return fail(cmd, apr_psprintf(cmd->pool,
                                       "cannot use '%s': %s (it must hold 64 hex characters "
                                       "or 32 raw bytes)",
-                                      path, rv == APR_EINVAL ? "not a 256-bit key"
-                                                             : apr_strerror(rv, buf, sizeof(buf))));
+                                      path,
+                                      rv == APR_EINVAL ? "not a 256-bit key"
+                                                       : apr_strerror(rv, buf, sizeof(buf))));
     }
     SC(cmd)->master_key_file = path;
     SC(cmd)->master = key;
@@ -288,8 +290,10 @@ static const char *read_secret(cmd_parms *cmd, const char *arg, const char **pse
         ;
     *e = '\0';
     if (strlen(s) < 16) {
-        return fail(cmd, apr_psprintf(cmd->pool, "'%s' must hold a secret of at least 16 "
-                                      "characters", path));
+        return fail(cmd, apr_psprintf(cmd->pool,
+                                      "'%s' must hold a secret of at least 16 "
+                                      "characters",
+                                      path));
     }
     *psecret = apr_pstrdup(cmd->pool, s);
     memset(buf, 0, sizeof(buf));
@@ -315,8 +319,8 @@ static const char *set_readable_file(cmd_parms *cmd, void *dc, const char *arg)
     if (server_only(cmd)) {
         return server_only(cmd);
     }
-    if (!path || apr_stat(&fi, path, APR_FINFO_TYPE, cmd->pool) != APR_SUCCESS
-        || fi.filetype != APR_REG) {
+    if (!path || apr_stat(&fi, path, APR_FINFO_TYPE, cmd->pool) != APR_SUCCESS ||
+        fi.filetype != APR_REG) {
         return fail(cmd, apr_psprintf(cmd->pool, "cannot read file '%s'", arg));
     }
     *field = path;
@@ -341,9 +345,8 @@ static const char *set_pages_url(cmd_parms *cmd, void *dc, const char *arg)
 static const char *set_gateway_url(cmd_parms *cmd, void *dc, const char *arg)
 {
     (void)dc;
-    return server_only(cmd)
-               ? server_only(cmd)
-               : fail(cmd, cnca_conf_parse_url(&SC(cmd)->gateway_url, cmd->pool, arg));
+    return server_only(cmd) ? server_only(cmd)
+                            : fail(cmd, cnca_conf_parse_url(&SC(cmd)->gateway_url, cmd->pool, arg));
 }
 
 static const char *set_gateway_timeout(cmd_parms *cmd, void *dc, const char *arg)
@@ -356,10 +359,9 @@ static const char *set_gateway_timeout(cmd_parms *cmd, void *dc, const char *arg
         return server_only(cmd);
     }
     if (len > 2 && !strcmp(arg + len - 2, "ms")) {
-        err = cnca_conf_parse_int(&ms, cmd->pool, apr_pstrndup(cmd->pool, arg, len - 2), 100,
-                                  120000);
-    }
-    else if (!(err = cnca_conf_parse_seconds(&ms, cmd->pool, arg, 1, 120))) {
+        err =
+            cnca_conf_parse_int(&ms, cmd->pool, apr_pstrndup(cmd->pool, arg, len - 2), 100, 120000);
+    } else if (!(err = cnca_conf_parse_seconds(&ms, cmd->pool, arg, 1, 120))) {
         ms *= 1000;
     }
     if (!err) {
@@ -381,8 +383,10 @@ static const char *set_key_alg(cmd_parms *cmd, void *dc, const char *arg)
             return NULL;
         }
     }
-    return fail(cmd, apr_psprintf(cmd->pool, "'%s' is not one of ec-p256, sm2, rsa-2048, "
-                                  "rsa-3072", arg));
+    return fail(cmd, apr_psprintf(cmd->pool,
+                                  "'%s' is not one of ec-p256, sm2, rsa-2048, "
+                                  "rsa-3072",
+                                  arg));
 }
 
 static const char *set_subject(cmd_parms *cmd, void *dc, const char *arg)
@@ -423,10 +427,10 @@ static const char *set_sig_bytes(cmd_parms *cmd, void *dc, const char *arg)
 static const char *set_sig_pixels(cmd_parms *cmd, void *dc, const char *arg)
 {
     (void)dc;
-    return server_only(cmd) ? server_only(cmd)
-                            : fail(cmd, cnca_conf_parse_dimensions(&SC(cmd)->sig_max_w,
-                                                                   &SC(cmd)->sig_max_h, cmd->pool,
-                                                                   arg, 10000));
+    return server_only(cmd)
+               ? server_only(cmd)
+               : fail(cmd, cnca_conf_parse_dimensions(&SC(cmd)->sig_max_w, &SC(cmd)->sig_max_h,
+                                                      cmd->pool, arg, 10000));
 }
 
 #define OFF(f) offsetof(cnca_srv_conf_t, f)
@@ -467,8 +471,8 @@ const command_rec cnca_cmds[] = {
                   "bound on one gateway call, seconds or NNNms (default 5)"),
     AP_INIT_TAKE1(CNCA_GATEWAY_SCHEMA_FILE, set_readable_file, (void *)OFF(gateway_schema_file),
                   RSRC_CONF, "the gateway XML Schema (default: installed gateway.xsd)"),
-    AP_INIT_TAKE1(CNCA_CA_CERTIFICATE_FILE, set_readable_file, (void *)OFF(ca_cert_file),
-                  RSRC_CONF, "the issuing CA certificate (PEM)"),
+    AP_INIT_TAKE1(CNCA_CA_CERTIFICATE_FILE, set_readable_file, (void *)OFF(ca_cert_file), RSRC_CONF,
+                  "the issuing CA certificate (PEM)"),
     AP_INIT_TAKE1(CNCA_CA_KEY_FILE, set_readable_file, (void *)OFF(ca_key_file), RSRC_CONF,
                   "the issuing CA private key (PEM)"),
     AP_INIT_TAKE1(CNCA_KEY_ALGORITHM, set_key_alg, NULL, RSRC_CONF,

@@ -1,0 +1,770 @@
+/* Load driver for `make bench` (tools/bench.sh): many concurrent applicants
+ * over libcurl's multi interface, each with its own cookie engine.
+ *
+ *   enroll_driver enroll BASE CONCURRENCY SECONDS [FIRST]
+ *       runs applicants through the whole manual 3.1 flow (API.md) for
+ *       SECONDS, then lets the flows in progress finish; prints completed
+ *       flows per second, failures and p50/p99 per step. FIRST numbers the
+ *       first applicant (its ID number and mobile), so that two runs against
+ *       one database use different people.
+ *
+ *   enroll_driver hammer BASE CONCURRENCY REQUESTS
+ *       REQUESTS API requests that change nothing durable but the audit
+ *       table: GET /session, POST /apply with a bad ID number (400
+ *       invalid_input), GET /captcha, in turn, on CONCURRENCY sessions.
+ *
+ * BASE is http://127.0.0.1:PORT. Every answer is checked; anything
+ * unexpected is a failure, counted and (the first few) printed. The last
+ * line is machine-readable: "RESULT key=value ...". Exit status 0 when there
+ * was no failure. */
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include <curl/curl.h>
+#include <gd.h>
+#include <jansson.h>
+
+#define MAX_CONCURRENCY 1024
+#define MAX_FAILURES_SHOWN 8
+#define SMS_READ_TRIES 20
+
+/* ---- time and latency series ---- */
+
+static double now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1000.0 + ts.tv_nsec / 1e6;
+}
+
+typedef struct {
+    double *v;
+    size_t n, cap;
+} series_t;
+
+static void series_add(series_t *s, double v)
+{
+    if (s->n == s->cap) {
+        s->cap = s->cap ? 2 * s->cap : 1024;
+        s->v = realloc(s->v, s->cap * sizeof(*s->v));
+        if (!s->v) {
+            fprintf(stderr, "enroll_driver: out of memory\n");
+            exit(2);
+        }
+    }
+    s->v[s->n++] = v;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+
+    return x < y ? -1 : x > y;
+}
+
+/* Nearest-rank percentile of a sorted series. */
+static double percentile(const series_t *s, double pct)
+{
+    size_t rank;
+
+    if (!s->n) {
+        return 0;
+    }
+    rank = (size_t)(pct / 100.0 * (double)s->n + 0.999999);
+    if (rank < 1) {
+        rank = 1;
+    }
+    if (rank > s->n) {
+        rank = s->n;
+    }
+    return s->v[rank - 1];
+}
+
+/* ---- growable buffer for response bodies ---- */
+
+typedef struct {
+    char *data;
+    size_t len, cap;
+} buf_t;
+
+static size_t on_body(char *ptr, size_t size, size_t nmemb, void *userdata)
+{
+    buf_t *b = userdata;
+    size_t n = size * nmemb;
+
+    if (b->len + n + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 4096;
+        while (cap < b->len + n + 1) {
+            cap *= 2;
+        }
+        if (!(b->data = realloc(b->data, cap))) {
+            return 0;
+        }
+        b->cap = cap;
+    }
+    memcpy(b->data + b->len, ptr, n);
+    b->len += n;
+    b->data[b->len] = '\0';
+    return n;
+}
+
+/* ---- test images (libgd): white paper with a dark stroke ---- */
+
+typedef struct {
+    void *data;
+    int len;
+} image_t;
+
+static image_t make_png(int w, int h)
+{
+    image_t img = {NULL, 0};
+    gdImagePtr im = gdImageCreateTrueColor(w, h);
+
+    if (!im) {
+        return img;
+    }
+    gdImageFilledRectangle(im, 0, 0, w - 1, h - 1, gdTrueColor(255, 255, 255));
+    gdImageSetThickness(im, 4);
+    gdImageLine(im, w / 8, h / 2, w * 7 / 8, h / 3, gdTrueColor(20, 20, 20));
+    gdImageLine(im, w / 4, h * 2 / 3, w * 3 / 4, h * 2 / 3, gdTrueColor(20, 20, 20));
+    img.data = gdImagePngPtr(im, &img.len);
+    gdImageDestroy(im);
+    return img;
+}
+
+/* ---- applicants ---- */
+
+/* A valid GB 11643 ID number for applicant k: Shanghai Huangpu (310101),
+ * born 1960-01-01 + k/1000 days, sequence k%1000; unique for k < 14.6e6. */
+static void id_number_for(char out[19], long k)
+{
+    static const int weights[17] = {7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2};
+    static const char checks[] = "10X98765432";
+    struct tm tm;
+    time_t t;
+    int i, sum = 0;
+
+    memset(&tm, 0, sizeof(tm));
+    tm.tm_year = 60;
+    tm.tm_mday = 1 + (int)(k / 1000);
+    tm.tm_hour = 12;
+    t = timegm(&tm);
+    gmtime_r(&t, &tm);
+    snprintf(out, 19, "310101%04d%02d%02d%03d", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+             (int)(k % 1000));
+    for (i = 0; i < 17; ++i) {
+        sum += (out[i] - '0') * weights[i];
+    }
+    out[17] = checks[sum % 11];
+    out[18] = '\0';
+}
+
+/* 139 numbers are real-name in the sandbox */
+static void mobile_for(char out[12], long k)
+{
+    snprintf(out, 12, "139%08ld", k % 100000000L);
+}
+
+typedef enum {
+    ST_SESSION,
+    ST_APPLY,
+    ST_CAPTCHA,
+    ST_SMS,
+    ST_SMS_READ,
+    ST_VERIFY,
+    ST_FACE_START,
+    ST_FACE_CAPTURE,
+    ST_FACE_RETURN,
+    ST_CONFIRM,
+    ST_SIGNATURE,
+    ST_ME,
+    N_STEPS,
+    /* hammer mode's requests */
+    H_SESSION = N_STEPS,
+    H_APPLY_BAD,
+    H_CAPTCHA,
+    N_KINDS
+} step_t;
+
+static const char *const step_names[N_KINDS] = {
+    "GET /session",
+    "POST /apply",
+    "GET /captcha",
+    "POST /sms",
+    "GET /sandbox/sms",
+    "POST /verify/mobile",
+    "POST /face/start",
+    "POST /sandbox/face/capture",
+    "GET /face/return (303)",
+    "POST /confirm (issues)",
+    "POST /me/signature",
+    "GET /me",
+    "GET /session",
+    "POST /apply (invalid)",
+    "GET /captcha",
+};
+
+typedef struct {
+    CURL *easy;
+    int slot;
+    step_t step;
+    long k; /* applicant number */
+    char idn[19], mobile[12];
+    char csrf[128], captcha[16], code[8], token[128];
+    char *back_url;
+    int sms_tries;
+    struct curl_slist *headers;
+    char *req_body; /* JSON request body, owned */
+    buf_t body;
+    char hdr_captcha[16];
+    char location[1024];
+    double t_step, t_flow;
+    int busy;
+} applicant_t;
+
+typedef struct {
+    const char *base;
+    CURLM *multi;
+    applicant_t *apps;
+    int concurrency;
+    image_t face_png, sig_png;
+    series_t lat[N_KINDS], flow;
+    long next_k;
+    long completed, failures, failed_at[N_KINDS];
+    long started_requests, done_requests, max_requests;
+    int shown;
+    int stopping;
+} driver_t;
+
+static size_t on_header(char *buf, size_t size, size_t nitems, void *userdata)
+{
+    applicant_t *a = userdata;
+    size_t n = size * nitems, vlen;
+    const char *v;
+
+    static const char cap[] = "X-CNCA-Sandbox-Captcha:", loc[] = "Location:";
+    if (n > sizeof(cap) - 1 && !strncasecmp(buf, cap, sizeof(cap) - 1)) {
+        v = buf + sizeof(cap) - 1;
+        while (*v == ' ') {
+            ++v;
+        }
+        vlen = strcspn(v, "\r\n");
+        snprintf(a->hdr_captcha, sizeof(a->hdr_captcha), "%.*s", (int)vlen, v);
+    } else if (n > sizeof(loc) - 1 && !strncasecmp(buf, loc, sizeof(loc) - 1)) {
+        v = buf + sizeof(loc) - 1;
+        while (*v == ' ') {
+            ++v;
+        }
+        vlen = strcspn(v, "\r\n");
+        snprintf(a->location, sizeof(a->location), "%.*s", (int)vlen, v);
+    }
+    return n;
+}
+
+static void fail_note(driver_t *d, applicant_t *a, long status, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static void fail_note(driver_t *d, applicant_t *a, long status, const char *fmt, ...)
+{
+    va_list ap;
+
+    d->failures++;
+    d->failed_at[a->step]++;
+    if (d->shown++ >= MAX_FAILURES_SHOWN) {
+        return;
+    }
+    fprintf(stderr, "failure at %s (applicant %ld): HTTP %ld: ", step_names[a->step], a->k, status);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "; body: %.300s\n", a->body.data ? a->body.data : "");
+}
+
+/* Sets up the request of a->step on its handle and adds it to the multi. */
+static void submit(driver_t *d, applicant_t *a)
+{
+    CURL *e = a->easy;
+    char url[2048], hdr[256];
+    const void *post = NULL;
+    long post_len = 0;
+    const char *ctype = "application/json";
+    json_t *j = NULL;
+
+    free(a->req_body);
+    a->req_body = NULL;
+    curl_slist_free_all(a->headers);
+    a->headers = NULL;
+    a->body.len = 0;
+    if (a->body.data) {
+        a->body.data[0] = '\0';
+    }
+    a->hdr_captcha[0] = a->location[0] = '\0';
+
+    switch (a->step) {
+        case ST_SESSION:
+        case H_SESSION:
+            snprintf(url, sizeof(url), "%s/cnca/api/session", d->base);
+            break;
+        case ST_APPLY:
+            snprintf(url, sizeof(url), "%s/cnca/api/apply", d->base);
+            j = json_pack("{s:s, s:s, s:s}", "name", "张三丰", "id_number", a->idn, "mobile",
+                          a->mobile);
+            break;
+        case H_APPLY_BAD:
+            snprintf(url, sizeof(url), "%s/cnca/api/apply", d->base);
+            j = json_pack("{s:s, s:s, s:s}", "name", "张三丰", "id_number", "310101199001011230",
+                          "mobile", "13900000000");
+            break;
+        case ST_CAPTCHA:
+        case H_CAPTCHA:
+            snprintf(url, sizeof(url), "%s/cnca/api/captcha", d->base);
+            break;
+        case ST_SMS:
+            snprintf(url, sizeof(url), "%s/cnca/api/sms", d->base);
+            j = json_pack("{s:s, s:s}", "mobile", a->mobile, "captcha", a->captcha);
+            break;
+        case ST_SMS_READ:
+            snprintf(url, sizeof(url), "%s/sandbox/sms?mobile=%s", d->base, a->mobile);
+            break;
+        case ST_VERIFY:
+            snprintf(url, sizeof(url), "%s/cnca/api/verify/mobile", d->base);
+            j = json_pack("{s:s, s:b}", "sms_code", a->code, "agree", 1);
+            break;
+        case ST_FACE_START:
+            snprintf(url, sizeof(url), "%s/cnca/api/face/start", d->base);
+            j = json_object();
+            break;
+        case ST_FACE_CAPTURE:
+            snprintf(url, sizeof(url), "%s/sandbox/face/capture?token=%s", d->base, a->token);
+            post = d->face_png.data;
+            post_len = d->face_png.len;
+            ctype = "image/png";
+            break;
+        case ST_FACE_RETURN:
+            snprintf(url, sizeof(url), "%s", a->back_url);
+            break;
+        case ST_CONFIRM:
+            snprintf(url, sizeof(url), "%s/cnca/api/confirm", d->base);
+            j = json_pack("{s:s}", "mobile", a->mobile);
+            break;
+        case ST_SIGNATURE:
+            snprintf(url, sizeof(url), "%s/cnca/api/me/signature?source=handwrite", d->base);
+            post = d->sig_png.data;
+            post_len = d->sig_png.len;
+            ctype = "image/png";
+            break;
+        case ST_ME:
+            snprintf(url, sizeof(url), "%s/cnca/api/me", d->base);
+            break;
+        default:
+            abort();
+    }
+    if (j) {
+        a->req_body = json_dumps(j, JSON_COMPACT);
+        json_decref(j);
+        post = a->req_body;
+        post_len = (long)strlen(a->req_body);
+    }
+    curl_easy_setopt(e, CURLOPT_URL, url);
+    if (post) {
+        snprintf(hdr, sizeof(hdr), "Content-Type: %s", ctype);
+        a->headers = curl_slist_append(a->headers, hdr);
+        snprintf(hdr, sizeof(hdr), "X-CNCA-CSRF: %s", a->csrf);
+        a->headers = curl_slist_append(a->headers, hdr);
+        a->headers = curl_slist_append(a->headers, "Expect:");
+        curl_easy_setopt(e, CURLOPT_POST, 1L);
+        curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, post_len);
+        curl_easy_setopt(e, CURLOPT_POSTFIELDS, post);
+    } else {
+        curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
+    }
+    curl_easy_setopt(e, CURLOPT_HTTPHEADER, a->headers);
+    a->t_step = now_ms();
+    a->busy = 1;
+    d->started_requests++;
+    curl_multi_add_handle(d->multi, e);
+}
+
+/* A new applicant on the slot: fresh cookies, next number. */
+static void start_applicant(driver_t *d, applicant_t *a)
+{
+    curl_easy_setopt(a->easy, CURLOPT_COOKIELIST, "ALL");
+    a->k = d->next_k++;
+    id_number_for(a->idn, a->k);
+    mobile_for(a->mobile, a->k);
+    a->csrf[0] = a->captcha[0] = a->code[0] = a->token[0] = '\0';
+    free(a->back_url);
+    a->back_url = NULL;
+    a->sms_tries = 0;
+    a->step = ST_SESSION;
+    a->t_flow = now_ms();
+    submit(d, a);
+}
+
+static int json_ok(json_t *j)
+{
+    return json_is_object(j) && json_is_true(json_object_get(j, "ok"));
+}
+
+static const char *json_str(json_t *j, const char *key)
+{
+    json_t *v = json_is_object(j) ? json_object_get(j, key) : NULL;
+
+    return json_is_string(v) ? json_string_value(v) : NULL;
+}
+
+/* The 6-digit code in the newest SMS of the list ("...验证码为NNNNNN..."). */
+static int find_code(char out[8], json_t *list)
+{
+    static const char mark[] = "验证码为";
+    size_t i;
+
+    for (i = 0; json_is_array(list) && i < json_array_size(list); ++i) {
+        const char *text = json_str(json_array_get(list, i), "text");
+        const char *at = text ? strstr(text, mark) : NULL;
+        int n;
+
+        if (!at) {
+            continue;
+        }
+        at += sizeof(mark) - 1;
+        for (n = 0; n < 6 && isdigit((unsigned char)at[n]); ++n) {
+        }
+        if (n == 6) {
+            memcpy(out, at, 6);
+            out[6] = '\0';
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* Checks the answer of the enrollment step just done; 1 to go on. */
+static int enroll_check(driver_t *d, applicant_t *a, long status)
+{
+    json_t *j = NULL;
+    const char *s;
+    int ok = 0;
+
+    if (a->step != ST_CAPTCHA && a->step != ST_FACE_RETURN) {
+        j = json_loadb(a->body.data ? a->body.data : "", a->body.len, 0, NULL);
+    }
+    switch (a->step) {
+        case ST_SESSION:
+            if (status == 200 && json_ok(j) && (s = json_str(j, "csrf"))) {
+                snprintf(a->csrf, sizeof(a->csrf), "%s", s);
+                ok = 1;
+            }
+            break;
+        case ST_APPLY:
+            ok = status == 200 && json_ok(j);
+            break;
+        case ST_CAPTCHA:
+            if (status == 200 && strlen(a->hdr_captcha) == 4) {
+                snprintf(a->captcha, sizeof(a->captcha), "%s", a->hdr_captcha);
+                ok = 1;
+            }
+            break;
+        case ST_SMS:
+            ok = status == 200 && json_ok(j);
+            break;
+        case ST_SMS_READ:
+            ok = status == 200 && find_code(a->code, j);
+            if (!ok && status == 200 && ++a->sms_tries < SMS_READ_TRIES) {
+                json_decref(j);
+                return 2; /* ask again */
+            }
+            break;
+        case ST_VERIFY:
+            ok = status == 200 && json_ok(j) && (s = json_str(j, "next")) && !strcmp(s, "face");
+            break;
+        case ST_FACE_START:
+            if (status == 200 && json_ok(j) && (s = json_str(j, "redirect")) &&
+                (s = strstr(s, "token="))) {
+                snprintf(a->token, sizeof(a->token), "%.*s", (int)strcspn(s + 6, "&#"), s + 6);
+                ok = 1;
+            }
+            break;
+        case ST_FACE_CAPTURE:
+            if (status == 200 && (s = json_str(j, "result")) && !strcmp(s, "pass") &&
+                (s = json_str(j, "redirect"))) {
+                a->back_url = strdup(s);
+                ok = a->back_url != NULL;
+            }
+            break;
+        case ST_FACE_RETURN:
+            ok = status == 303 && strstr(a->location, "/cnca/face-done.html") != NULL;
+            break;
+        case ST_CONFIRM:
+            if (status == 200 && json_ok(j) && (s = json_str(j, "next")) &&
+                !strcmp(s, "signature") && (s = json_str(j, "csrf"))) {
+                snprintf(a->csrf, sizeof(a->csrf), "%s", s);
+                ok = 1;
+            }
+            break;
+        case ST_SIGNATURE:
+            ok = status == 200 && json_ok(j);
+            break;
+        case ST_ME:
+            ok = status == 200 && json_ok(j) && json_is_object(json_object_get(j, "certificate"));
+            break;
+        default:
+            break;
+    }
+    json_decref(j);
+    if (!ok) {
+        fail_note(d, a, status, "unexpected answer");
+    }
+    return ok;
+}
+
+/* Checks a hammer-mode answer. */
+static int hammer_check(driver_t *d, applicant_t *a, long status)
+{
+    json_t *j = NULL;
+    const char *s;
+    int ok = 0;
+
+    switch (a->step) {
+        case H_SESSION:
+            j = json_loadb(a->body.data ? a->body.data : "", a->body.len, 0, NULL);
+            if (status == 200 && json_ok(j) && (s = json_str(j, "csrf"))) {
+                snprintf(a->csrf, sizeof(a->csrf), "%s", s);
+                ok = 1;
+            }
+            break;
+        case H_APPLY_BAD:
+            j = json_loadb(a->body.data ? a->body.data : "", a->body.len, 0, NULL);
+            ok = status == 400 && (s = json_str(j, "error")) && !strcmp(s, "invalid_input");
+            break;
+        case H_CAPTCHA:
+            ok = status == 200 && strlen(a->hdr_captcha) == 4;
+            break;
+        default:
+            break;
+    }
+    json_decref(j);
+    if (!ok) {
+        fail_note(d, a, status, "unexpected answer");
+    }
+    return ok;
+}
+
+static void on_done(driver_t *d, applicant_t *a, CURLcode cc, double deadline, int hammer)
+{
+    long status = 0;
+    double t = now_ms();
+    int go;
+
+    a->busy = 0;
+    d->done_requests++;
+    curl_multi_remove_handle(d->multi, a->easy);
+    if (cc != CURLE_OK) {
+        fail_note(d, a, 0, "transfer failed: %s", curl_easy_strerror(cc));
+        go = 0;
+    } else {
+        curl_easy_getinfo(a->easy, CURLINFO_RESPONSE_CODE, &status);
+        go = hammer ? hammer_check(d, a, status) : enroll_check(d, a, status);
+    }
+    if (go) {
+        series_add(&d->lat[a->step], t - a->t_step);
+    }
+    if (hammer) {
+        if (d->max_requests && d->started_requests >= d->max_requests) {
+            return;
+        }
+        /* a slot without a session (first request, or a failure) starts over */
+        a->step = (!go && a->step == H_SESSION) || !a->csrf[0]
+                      ? H_SESSION
+                      : (step_t)(H_SESSION + (a->step - H_SESSION + 1) % 3);
+        submit(d, a);
+        return;
+    }
+    if (go == 2) {
+        submit(d, a); /* the SMS is not there yet: read again */
+        return;
+    }
+    if (go && a->step == ST_ME) {
+        d->completed++;
+        series_add(&d->flow, t - a->t_flow);
+    }
+    if (go && a->step != ST_ME) {
+        a->step++;
+        submit(d, a);
+        return;
+    }
+    if (t < deadline) {
+        start_applicant(d, a);
+    }
+}
+
+static int run(driver_t *d, double deadline, int hammer)
+{
+    int running = 1, i, left;
+    CURLMsg *msg;
+
+    for (i = 0; i < d->concurrency; ++i) {
+        if (hammer) {
+            d->apps[i].step = H_SESSION;
+            submit(d, &d->apps[i]);
+        } else {
+            start_applicant(d, &d->apps[i]);
+        }
+    }
+    while (running) {
+        if (curl_multi_perform(d->multi, &running) != CURLM_OK) {
+            fprintf(stderr, "enroll_driver: curl_multi_perform failed\n");
+            return -1;
+        }
+        while ((msg = curl_multi_info_read(d->multi, &left))) {
+            applicant_t *a = NULL;
+            if (msg->msg != CURLMSG_DONE) {
+                continue;
+            }
+            curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&a);
+            on_done(d, a, msg->data.result, deadline, hammer);
+        }
+        /* handles added in on_done count as running from the next perform */
+        for (i = 0, running = 0; i < d->concurrency; ++i) {
+            running |= d->apps[i].busy;
+        }
+        if (running) {
+            curl_multi_poll(d->multi, NULL, 0, 100, NULL);
+        }
+    }
+    return 0;
+}
+
+static void print_table(driver_t *d, step_t from, step_t to)
+{
+    int s;
+
+    printf("| step | requests | p50 ms | p99 ms | failed |\n");
+    printf("| --- | ---: | ---: | ---: | ---: |\n");
+    for (s = from; s < (int)to; ++s) {
+        series_t *l = &d->lat[s];
+        qsort(l->v, l->n, sizeof(double), cmp_double);
+        printf("| %s | %zu | %.1f | %.1f | %ld |\n", step_names[s], l->n, percentile(l, 50),
+               percentile(l, 99), d->failed_at[s]);
+    }
+}
+
+static int usage(void)
+{
+    fprintf(stderr, "usage: enroll_driver enroll BASE CONCURRENCY SECONDS [FIRST]\n"
+                    "       enroll_driver hammer BASE CONCURRENCY REQUESTS\n");
+    return 2;
+}
+
+int main(int argc, char **argv)
+{
+    driver_t d;
+    int hammer, i;
+    double t0, t1, deadline = 0;
+
+    if (argc < 5) {
+        return usage();
+    }
+    hammer = !strcmp(argv[1], "hammer");
+    if (!hammer && strcmp(argv[1], "enroll")) {
+        return usage();
+    }
+    memset(&d, 0, sizeof(d));
+    d.base = argv[2];
+    d.concurrency = atoi(argv[3]);
+    if (d.concurrency < 1 || d.concurrency > MAX_CONCURRENCY) {
+        return usage();
+    }
+    if (hammer) {
+        d.max_requests = atol(argv[4]);
+    } else {
+        d.next_k = argc > 5 ? atol(argv[5]) : 0;
+    }
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK || !(d.multi = curl_multi_init())) {
+        fprintf(stderr, "enroll_driver: libcurl did not initialise\n");
+        return 2;
+    }
+    curl_multi_setopt(d.multi, CURLMOPT_MAXCONNECTS, (long)(2 * d.concurrency));
+    d.face_png = make_png(128, 128);
+    d.sig_png = make_png(400, 160);
+    if (!d.face_png.data || !d.sig_png.data) {
+        fprintf(stderr, "enroll_driver: libgd could not make the test images\n");
+        return 2;
+    }
+    d.apps = calloc((size_t)d.concurrency, sizeof(*d.apps));
+    for (i = 0; d.apps && i < d.concurrency; ++i) {
+        applicant_t *a = &d.apps[i];
+        a->slot = i;
+        if (!(a->easy = curl_easy_init())) {
+            return 2;
+        }
+        curl_easy_setopt(a->easy, CURLOPT_PRIVATE, (char *)a);
+        curl_easy_setopt(a->easy, CURLOPT_COOKIEFILE, ""); /* own cookie engine */
+        curl_easy_setopt(a->easy, CURLOPT_WRITEFUNCTION, on_body);
+        curl_easy_setopt(a->easy, CURLOPT_WRITEDATA, &a->body);
+        curl_easy_setopt(a->easy, CURLOPT_HEADERFUNCTION, on_header);
+        curl_easy_setopt(a->easy, CURLOPT_HEADERDATA, a);
+        curl_easy_setopt(a->easy, CURLOPT_FOLLOWLOCATION, 0L);
+        curl_easy_setopt(a->easy, CURLOPT_NOSIGNAL, 1L);
+        curl_easy_setopt(a->easy, CURLOPT_PROXY, "");
+        curl_easy_setopt(a->easy, CURLOPT_TIMEOUT, 30L);
+        curl_easy_setopt(a->easy, CURLOPT_USERAGENT, "Mozilla/5.0 (iPhone) MicroMessenger/8.0 "
+                                                     "cnca-bench");
+    }
+    if (!d.apps) {
+        return 2;
+    }
+
+    t0 = now_ms();
+    if (!hammer) {
+        deadline = t0 + 1000.0 * atof(argv[4]);
+    }
+    if (run(&d, deadline, hammer) != 0) {
+        return 2;
+    }
+    t1 = now_ms();
+
+    if (hammer) {
+        double secs = (t1 - t0) / 1000.0;
+        print_table(&d, H_SESSION, N_KINDS);
+        printf("\n%ld requests in %.1f s (%.0f req/s), %d connections, failures: %ld\n",
+               d.done_requests, secs, d.done_requests / secs, d.concurrency, d.failures);
+        printf("RESULT mode=hammer requests=%ld seconds=%.2f failures=%ld\n", d.done_requests,
+               secs, d.failures);
+    } else {
+        double secs = (t1 - t0) / 1000.0;
+        print_table(&d, ST_SESSION, N_STEPS);
+        qsort(d.flow.v, d.flow.n, sizeof(double), cmp_double);
+        printf("| whole flow (12 requests) | %ld | %.1f | %.1f | %ld |\n", d.completed,
+               percentile(&d.flow, 50), percentile(&d.flow, 99), d.failures);
+        printf("\n%ld flows completed in %.1f s: %.1f enrollments/s; %d concurrent applicants; "
+               "failures: %ld\n",
+               d.completed, secs, d.completed / secs, d.concurrency, d.failures);
+        printf("RESULT mode=enroll flows=%ld seconds=%.2f rate=%.1f failures=%ld next=%ld\n",
+               d.completed, secs, d.completed / secs, d.failures, d.next_k);
+    }
+    for (i = 0; i < d.concurrency; ++i) {
+        curl_easy_cleanup(d.apps[i].easy);
+        curl_slist_free_all(d.apps[i].headers);
+        free(d.apps[i].req_body);
+        free(d.apps[i].body.data);
+        free(d.apps[i].back_url);
+    }
+    free(d.apps);
+    for (i = 0; i < N_KINDS; ++i) {
+        free(d.lat[i].v);
+    }
+    free(d.flow.v);
+    gdFree(d.face_png.data);
+    gdFree(d.sig_png.data);
+    curl_multi_cleanup(d.multi);
+    curl_global_cleanup();
+    return d.failures ? 1 : 0;
+}
