@@ -143,7 +143,7 @@ static image_t make_png(int w, int h)
 
 /* A valid GB 11643 ID number for applicant k: Shanghai Huangpu (310101),
  * born 1960-01-01 + k/1000 days, sequence k%1000; unique for k < 14.6e6. */
-static void id_number_for(char out[19], long k)
+static void id_number_for(char out[64], long k)
 {
     static const int weights[17] = {7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2};
     static const char checks[] = "10X98765432";
@@ -157,8 +157,8 @@ static void id_number_for(char out[19], long k)
     tm.tm_hour = 12;
     t = timegm(&tm);
     gmtime_r(&t, &tm);
-    snprintf(out, 19, "310101%04d%02d%02d%03d", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-             (int)(k % 1000));
+    snprintf(out, 64, "310101%04d%02d%02d%03u", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+             (unsigned)(k % 1000));
     for (i = 0; i < 17; ++i) {
         sum += (out[i] - '0') * weights[i];
     }
@@ -167,9 +167,9 @@ static void id_number_for(char out[19], long k)
 }
 
 /* 139 numbers are real-name in the sandbox */
-static void mobile_for(char out[12], long k)
+static void mobile_for(char out[16], long k)
 {
-    snprintf(out, 12, "139%08ld", k % 100000000L);
+    snprintf(out, 16, "139%08lu", (unsigned long)k % 100000000UL);
 }
 
 typedef enum {
@@ -216,7 +216,7 @@ typedef struct {
     int slot;
     step_t step;
     long k; /* applicant number */
-    char idn[19], mobile[12];
+    char idn[64], mobile[16];
     char csrf[128], captcha[16], code[8], token[128];
     char *back_url;
     int sms_tries;

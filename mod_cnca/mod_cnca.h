@@ -42,7 +42,8 @@ typedef struct cnca_srv_conf {
     /* certificate authority */
     const char *ca_cert_file;
     const char *ca_key_file;
-    int key_alg;
+    const char *key_alg_name;
+    int key_alg; /* cnca_key_alg_t, from key_alg_name */
     int validity_days;
     const char *cert_subject;
     /* SMS */

@@ -10,6 +10,7 @@
 #include <apr_lib.h>
 #include <apr_strings.h>
 
+#include "cnca_ca.h"
 #include "cnca_config.h"
 #include "cnca_crypto.h"
 
@@ -41,9 +42,6 @@
 #define CNCA_SIGNATURE_MAX_PIXELS "CNCASignatureMaxPixels"
 #define CNCA_FACE_MAX_AGE "CNCAFaceMaxAge"
 
-/* key algorithms, in the order of cnca_ca.h's enum */
-static const char *const key_algs[] = {"ec-p256", "sm2", "rsa-2048", "rsa-3072", NULL};
-
 cnca_srv_conf_t *cnca_srv_conf(server_rec *s)
 {
     return ap_get_module_config(s->module_config, &cnca_module);
@@ -58,7 +56,6 @@ void *cnca_create_srv_conf(apr_pool_t *p, server_rec *s)
     sc->cookie_secure = CNCA_UNSET;
     sc->sandbox = CNCA_UNSET;
     sc->gateway_timeout_ms = CNCA_UNSET;
-    sc->key_alg = CNCA_UNSET;
     sc->validity_days = CNCA_UNSET;
     sc->sms_interval = CNCA_UNSET;
     sc->sms_hourly = CNCA_UNSET;
@@ -95,7 +92,7 @@ void *cnca_merge_srv_conf(apr_pool_t *p, void *basev, void *addv)
     MERGE_PTR(gateway_schema_file);
     MERGE_PTR(ca_cert_file);
     MERGE_PTR(ca_key_file);
-    MERGE_INT(key_alg);
+    MERGE_PTR(key_alg_name);
     MERGE_INT(validity_days);
     MERGE_PTR(cert_subject);
     MERGE_PTR(sms_sign);
@@ -129,7 +126,12 @@ void cnca_conf_finish(cnca_srv_conf_t *sc)
     DEFAULT_PTR(pages_url, "/cnca/");
     DEFAULT_INT(sandbox, 0);
     DEFAULT_INT(gateway_timeout_ms, 5000);
-    DEFAULT_INT(key_alg, 0);
+    DEFAULT_PTR(key_alg_name, "ec-p256");
+    {
+        cnca_key_alg_t alg = CNCA_ALG_EC_P256;
+        cnca_key_alg_parse(&alg, sc->key_alg_name); /* checked when read */
+        sc->key_alg = (int)alg;
+    }
     DEFAULT_INT(validity_days, 365);
     DEFAULT_PTR(cert_subject, "C=CN, ST=上海, O=上海建筑业个人数字证书");
     DEFAULT_PTR(sms_sign, "大家签");
@@ -211,13 +213,6 @@ static const char *set_flag(cmd_parms *cmd, void *dc, int on)
     }
     *field = on ? 1 : 0;
     return NULL;
-}
-
-static const char *set_memcached(cmd_parms *cmd, void *dc, const char *arg)
-{
-    const char *err = server_only(cmd);
-    (void)dc;
-    return err ? err : fail(cmd, cnca_conf_parse_memcached(&SC(cmd)->memcached, cmd->pool, arg));
 }
 
 static const char *set_cookie_name(cmd_parms *cmd, void *dc, const char *arg)
@@ -327,28 +322,6 @@ static const char *set_readable_file(cmd_parms *cmd, void *dc, const char *arg)
     return NULL;
 }
 
-static const char *set_hotline(cmd_parms *cmd, void *dc, const char *arg)
-{
-    (void)dc;
-    return server_only(cmd) ? server_only(cmd)
-                            : fail(cmd, cnca_conf_parse_hotline(&SC(cmd)->hotline, cmd->pool, arg));
-}
-
-static const char *set_pages_url(cmd_parms *cmd, void *dc, const char *arg)
-{
-    (void)dc;
-    return server_only(cmd)
-               ? server_only(cmd)
-               : fail(cmd, cnca_conf_parse_path_prefix(&SC(cmd)->pages_url, cmd->pool, arg));
-}
-
-static const char *set_gateway_url(cmd_parms *cmd, void *dc, const char *arg)
-{
-    (void)dc;
-    return server_only(cmd) ? server_only(cmd)
-                            : fail(cmd, cnca_conf_parse_url(&SC(cmd)->gateway_url, cmd->pool, arg));
-}
-
 static const char *set_gateway_timeout(cmd_parms *cmd, void *dc, const char *arg)
 {
     const char *err;
@@ -370,52 +343,6 @@ static const char *set_gateway_timeout(cmd_parms *cmd, void *dc, const char *arg
     return fail(cmd, err);
 }
 
-static const char *set_key_alg(cmd_parms *cmd, void *dc, const char *arg)
-{
-    int i;
-    (void)dc;
-    if (server_only(cmd)) {
-        return server_only(cmd);
-    }
-    for (i = 0; key_algs[i]; ++i) {
-        if (!strcmp(arg, key_algs[i])) {
-            SC(cmd)->key_alg = i;
-            return NULL;
-        }
-    }
-    return fail(cmd, apr_psprintf(cmd->pool,
-                                  "'%s' is not one of ec-p256, sm2, rsa-2048, "
-                                  "rsa-3072",
-                                  arg));
-}
-
-static const char *set_subject(cmd_parms *cmd, void *dc, const char *arg)
-{
-    const char *s;
-    (void)dc;
-    if (server_only(cmd)) {
-        return server_only(cmd);
-    }
-    for (s = arg; *s; ++s) {
-        if ((unsigned char)*s < 0x20) {
-            return fail(cmd, "must not hold control characters");
-        }
-    }
-    if (strstr(arg, "CN=")) {
-        return fail(cmd, "must not hold CN= (the applicant's name is the CN)");
-    }
-    SC(cmd)->cert_subject = arg;
-    return NULL;
-}
-
-static const char *set_sign_name(cmd_parms *cmd, void *dc, const char *arg)
-{
-    (void)dc;
-    return server_only(cmd)
-               ? server_only(cmd)
-               : fail(cmd, cnca_conf_parse_sign_name(&SC(cmd)->sms_sign, cmd->pool, arg));
-}
-
 static const char *set_sig_bytes(cmd_parms *cmd, void *dc, const char *arg)
 {
     (void)dc;
@@ -433,7 +360,51 @@ static const char *set_sig_pixels(cmd_parms *cmd, void *dc, const char *arg)
                                                       cmd->pool, arg, 10000));
 }
 
+/* text fields checked by a parser of cnca_config.h: cmd->info is the spec */
+typedef const char *str_parser_fn(const char **pout, apr_pool_t *p, const char *arg);
+typedef struct {
+    apr_size_t offset;
+    str_parser_fn *parse;
+} str_spec_t;
+
+static const char *set_str(cmd_parms *cmd, void *dc, const char *arg)
+{
+    const str_spec_t *spec = cmd->info;
+    const char **field = (const char **)((char *)SC(cmd) + spec->offset);
+    const char *err = server_only(cmd);
+    (void)dc;
+    return err ? err : fail(cmd, spec->parse(field, cmd->pool, arg));
+}
+
+static const char *parse_key_alg(const char **pout, apr_pool_t *p, const char *arg)
+{
+    cnca_key_alg_t alg;
+    (void)p;
+    if (cnca_key_alg_parse(&alg, arg) != APR_SUCCESS) {
+        return "must be one of ec-p256, sm2, rsa-2048, rsa-3072";
+    }
+    *pout = arg;
+    return NULL;
+}
+
+static const char *parse_subject(const char **pout, apr_pool_t *p, const char *arg)
+{
+    const char *err = NULL;
+    if (cnca_ca_subject_check(arg, p, &err) != APR_SUCCESS) {
+        return err ? err : "is not a subject (\"C=CN, O=...\")";
+    }
+    *pout = arg;
+    return NULL;
+}
+
 #define OFF(f) offsetof(cnca_srv_conf_t, f)
+static const str_spec_t spec_memcached = {OFF(memcached), cnca_conf_parse_memcached};
+static const str_spec_t spec_hotline = {OFF(hotline), cnca_conf_parse_hotline};
+static const str_spec_t spec_pages_url = {OFF(pages_url), cnca_conf_parse_path_prefix};
+static const str_spec_t spec_gateway_url = {OFF(gateway_url), cnca_conf_parse_url};
+static const str_spec_t spec_sign_name = {OFF(sms_sign), cnca_conf_parse_sign_name};
+static const str_spec_t spec_key_alg = {OFF(key_alg_name), parse_key_alg};
+static const str_spec_t spec_subject = {OFF(cert_subject), parse_subject};
 static const int_spec_t spec_session_timeout = {OFF(session_timeout), 1, 86400, 1};
 static const int_spec_t spec_session_max_age = {OFF(session_max_age), 1, 7 * 86400, 1};
 static const int_spec_t spec_validity = {OFF(validity_days), 1, 825, 0};
@@ -444,7 +415,7 @@ static const int_spec_t spec_sms_client = {OFF(sms_client_daily), 1, 1000000, 0}
 static const int_spec_t spec_face_max_age = {OFF(face_max_age), 60, 3600, 1};
 
 const command_rec cnca_cmds[] = {
-    AP_INIT_TAKE1(CNCA_MEMCACHED_SERVERS, set_memcached, NULL, RSRC_CONF,
+    AP_INIT_TAKE1(CNCA_MEMCACHED_SERVERS, set_str, (void *)&spec_memcached, RSRC_CONF,
                   "memcached servers for sessions, host:port[,host:port] (default "
                   "127.0.0.1:11211)"),
     AP_INIT_TAKE1(CNCA_SESSION_TIMEOUT, set_int, (void *)&spec_session_timeout, RSRC_CONF,
@@ -457,13 +428,13 @@ const command_rec cnca_cmds[] = {
                   "session cookie name (default cnca_session)"),
     AP_INIT_TAKE1(CNCA_MASTER_KEY_FILE, set_master_key, NULL, RSRC_CONF,
                   "file with the 256-bit master key (64 hex characters); required"),
-    AP_INIT_TAKE1(CNCA_HOTLINE, set_hotline, NULL, RSRC_CONF,
+    AP_INIT_TAKE1(CNCA_HOTLINE, set_str, (void *)&spec_hotline, RSRC_CONF,
                   "hotline shown in messages (default 962600)"),
-    AP_INIT_TAKE1(CNCA_PAGES_URL, set_pages_url, NULL, RSRC_CONF,
+    AP_INIT_TAKE1(CNCA_PAGES_URL, set_str, (void *)&spec_pages_url, RSRC_CONF,
                   "URL path of the H5 pages (default /cnca/)"),
     AP_INIT_FLAG(CNCA_SANDBOX, set_flag, (void *)OFF(sandbox), RSRC_CONF,
                  "sandbox mode: captcha answers in a header (default Off; never in production)"),
-    AP_INIT_TAKE1(CNCA_GATEWAY_URL, set_gateway_url, NULL, RSRC_CONF,
+    AP_INIT_TAKE1(CNCA_GATEWAY_URL, set_str, (void *)&spec_gateway_url, RSRC_CONF,
                   "URL of the identity gateway"),
     AP_INIT_TAKE1(CNCA_GATEWAY_SECRET_FILE, set_gateway_secret, NULL, RSRC_CONF,
                   "file with the gateway's shared HMAC secret"),
@@ -475,13 +446,13 @@ const command_rec cnca_cmds[] = {
                   "the issuing CA certificate (PEM)"),
     AP_INIT_TAKE1(CNCA_CA_KEY_FILE, set_readable_file, (void *)OFF(ca_key_file), RSRC_CONF,
                   "the issuing CA private key (PEM)"),
-    AP_INIT_TAKE1(CNCA_KEY_ALGORITHM, set_key_alg, NULL, RSRC_CONF,
+    AP_INIT_TAKE1(CNCA_KEY_ALGORITHM, set_str, (void *)&spec_key_alg, RSRC_CONF,
                   "applicant key type: ec-p256 (default), sm2, rsa-2048, rsa-3072"),
     AP_INIT_TAKE1(CNCA_CERT_VALIDITY_DAYS, set_int, (void *)&spec_validity, RSRC_CONF,
                   "certificate validity in days, 1-825 (default 365)"),
-    AP_INIT_TAKE1(CNCA_CERT_SUBJECT, set_subject, NULL, RSRC_CONF,
+    AP_INIT_TAKE1(CNCA_CERT_SUBJECT, set_str, (void *)&spec_subject, RSRC_CONF,
                   "subject RDNs before the CN, e.g. \"C=CN, O=...\""),
-    AP_INIT_TAKE1(CNCA_SMS_SIGN_NAME, set_sign_name, NULL, RSRC_CONF,
+    AP_INIT_TAKE1(CNCA_SMS_SIGN_NAME, set_str, (void *)&spec_sign_name, RSRC_CONF,
                   "SMS sign name inside 【】 (default 大家签)"),
     AP_INIT_TAKE1(CNCA_SMS_INTERVAL, set_int, (void *)&spec_sms_interval, RSRC_CONF,
                   "seconds between two codes to one number (default 60)"),

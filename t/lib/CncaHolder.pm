@@ -1,0 +1,213 @@
+package CncaHolder;
+# Helpers for the certificate-holder tests (manual 4, FAQ 4, manual 6.7):
+# the steps of a flow one by one, a client moved between <VirtualHost>s
+# (the cookie jar is shared by host, so a session made on the main server
+# is the same session on cnca_nodb or cnca_short), memcached as the module
+# left it, the database's durable state for "nothing changed" checks, and
+# the sandbox inbox.
+use strict;
+use warnings FATAL => 'all';
+use utf8;
+
+use Exporter 'import';
+use Digest::SHA ();
+use IO::Socket::INET;
+use JSON::PP ();
+use Time::HiRes ();
+use CncaTest;
+
+our @EXPORT = qw(holder allow_sms send_sms prove_mobile prove_bank prove_face card_number
+  masked_mobile other_mobile with_vhost stored_session client_with_cookie durable_state inbox
+  notices person_row sleep_until);
+
+my $true = JSON::PP::true;
+
+# A new holder: enrolled through manual 3.1 on a new client (logged in there,
+# just enrolled). Returns ($client, {name, id_number, mobile, serial,
+# person_id}). %opt goes to CncaTest::enroll.
+sub holder {
+    my (%opt) = @_;
+    my $c = client(defined $opt{vhost} ? (vhost => delete $opt{vhost}) : ());
+    my ($r, $d, $who) = enroll($c, %opt);
+    die 'enroll: ' . $r->code . ' ' . $r->decoded_content unless $r->code == 200;
+    $who->{serial} = $d->{serial};
+    $who->{person_id} = CncaTest::db_count(
+        'SELECT person_id FROM certificates WHERE serial = ?', $d->{serial});
+    # the enrollment's SMS went to this mobile: a later test may send another
+    allow_sms($who->{mobile});
+    return ($c, $who);
+}
+
+# The module's key for SMS rate limits: HMAC-SHA256 under the "otp" key
+# derived from the master key (mod_cnca_config.c, mod_cnca_api_sms.c).
+sub mobile_hash {
+    my ($mobile) = @_;
+    my $k = Digest::SHA::hmac_sha256('cnca:otp', CncaTest::master_key());
+    return Digest::SHA::hmac_sha256_hex($mobile, $k);
+}
+
+# As if the SMS sent to mobile so far were an hour old: the 60 s resend
+# interval and the hourly cap no longer stand in the way of the next step
+# (the daily cap still counts them). The tests are about what follows the
+# SMS, not about its limits (those are tested elsewhere).
+sub allow_sms {
+    my ($mobile) = @_;
+    my $dbh = db();
+    $dbh->do('UPDATE sms_sends SET at = at - 3601 WHERE mobile_hash = ?', undef,
+        mobile_hash($mobile));
+    $dbh->disconnect;
+}
+
+# captcha + POST /sms for mobile; returns ($res, $data).
+sub send_sms {
+    my ($c, $mobile) = @_;
+    return $c->post('/sms', { mobile => $mobile, captcha => $c->captcha });
+}
+
+# The newest SMS id the sandbox holds for mobile (0 when none).
+sub last_sms_id {
+    my ($mobile) = @_;
+    my $l = CncaTest::sms_list($mobile);
+    return @$l ? $l->[0]{id} // 0 : 0;
+}
+
+# POST /sms then POST /verify/mobile with the code that arrived; returns
+# ($res, $data) of the verify step. Dies when the SMS is not sent.
+sub prove_mobile {
+    my ($c, $mobile) = @_;
+    my $after = last_sms_id($mobile);
+    my ($r, $d) = send_sms($c, $mobile);
+    die "sms to $mobile: " . $r->code . ' ' . $r->decoded_content unless $r->code == 200;
+    my $code = sms_code($mobile, after_id => $after) or die "no SMS code for $mobile";
+    return $c->post('/verify/mobile', { sms_code => $code, agree => $true });
+}
+
+# The bank step (manual 3.2 step 6): an SMS to the bank-reserved mobile,
+# then POST /verify/bank; returns ($res, $data).
+sub prove_bank {
+    my ($c, $card, $mobile) = @_;
+    my $after = last_sms_id($mobile);
+    my ($r, $d) = send_sms($c, $mobile);
+    die "sms to $mobile: " . $r->code . ' ' . $r->decoded_content unless $r->code == 200;
+    my $code = sms_code($mobile, after_id => $after) or die "no SMS code for $mobile";
+    return $c->post('/verify/bank',
+        { card_number => $card, mobile => $mobile, sms_code => $code, agree => $true });
+}
+
+# POST /face/start, the sandbox's camera page, back through /face/return.
+# Returns the Location the module answered (undef when the start failed)
+# and, in list context, the /face/start answer too.
+sub prove_face {
+    my ($c, $image) = @_;
+    my ($r, $d) = $c->post('/face/start', {});
+    return wantarray ? (undef, $r, $d) : undef unless $r->code == 200;
+    my $loc = face_capture($c, $d->{redirect}, $image);
+    return wantarray ? ($loc, $r, $d) : $loc;
+}
+
+# A 16-digit card number that passes the Luhn check.
+sub card_number {
+    my @d = (6, 2, 2, 2, 0, 2, map { int(rand(10)) } 1 .. 9);
+    my $sum = 0;
+    for my $i (0 .. $#d) {
+        my $v = $d[$#d - $i];
+        if ($i % 2 == 0) { $v *= 2; $v -= 9 if $v > 9 }
+        $sum += $v;
+    }
+    return join('', @d) . ((10 - $sum % 10) % 10);
+}
+
+sub masked_mobile { return substr($_[0], 0, 3) . '****' . substr($_[0], -4) }
+
+# A mobile with prefix whose masked form differs from every one given.
+sub other_mobile {
+    my ($prefix, @not) = @_;
+    while (1) {
+        my $m = mobile($prefix);
+        return $m unless grep { substr($_, -4) eq substr($m, -4) } @not;
+    }
+}
+
+# Runs code with client c talking to <VirtualHost> vhost (undef: the main
+# server); the cookie jar and CSRF token go with it.
+sub with_vhost {
+    my ($c, $vhost, $code) = @_;
+    local $c->{vhost} = $vhost;
+    return $code->();
+}
+
+# Whether memcached holds the session document for cookie id sid
+# (cnca_store_key: "cnca:s:" + hex SHA-256 of the id).
+sub stored_session {
+    my ($sid) = @_;
+    my $key = 'cnca:s:' . Digest::SHA::sha256_hex($sid);
+    my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $ENV{CNCA_MC_PORT},
+        Timeout => 5) or die "memcached: $!";
+    print $s "get $key\r\n";
+    my $found = 0;
+    while (my $line = <$s>) {
+        $found = 1 if $line =~ /^VALUE \Q$key\E /;
+        last if $line =~ /^(END|ERROR|CLIENT_ERROR|SERVER_ERROR)/;
+    }
+    close $s;
+    return $found;
+}
+
+# A client that holds cookie id sid and CSRF token csrf (an old cookie,
+# kept by someone).
+sub client_with_cookie {
+    my ($sid, $csrf, %opt) = @_;
+    my $c = client(%opt);
+    $c->ua->cookie_jar->set_cookie(0, 'cnca_session', $sid, '/', '127.0.0.1', undef, 1, 0, 3600);
+    $c->{csrf} = $csrf;
+    return $c;
+}
+
+# The durable state the module keeps (persons, certificates, serials,
+# signatures) as one string: equal before and after means nothing changed.
+# Audit rows and SMS counters are left out: failures are audited.
+sub durable_state {
+    my $dbh = db();
+    my @parts;
+    for my $q (
+        'SELECT id, id_hash, id_enc, name, mobile, created_at, updated_at FROM persons ORDER BY id',
+        'SELECT id, person_id, serial, algorithm, not_before, not_after, status FROM certificates'
+          . ' ORDER BY id',
+        'SELECT serial, id_hash FROM serials ORDER BY serial',
+        'SELECT person_id, png_b64, source, updated_at FROM signatures ORDER BY person_id',
+      )
+    {
+        my $rows = $dbh->selectall_arrayref($q);
+        push @parts, join("\n", map { join('|', map { $_ // '' } @$_) } @$rows);
+    }
+    $dbh->disconnect;
+    return join("\n--\n", @parts);
+}
+
+# The person's row: {id, name, mobile, updated_at}.
+sub person_row {
+    my ($person_id) = @_;
+    my $dbh = db();
+    my $row = $dbh->selectrow_hashref('SELECT id, name, mobile, updated_at FROM persons WHERE id = ?',
+        undef, $person_id);
+    $dbh->disconnect;
+    return $row;
+}
+
+# The sandbox inbox of mobile, newest first: [{id, mobile, text, at}].
+sub inbox { return CncaTest::sms_list($_[0]) }
+
+# The phone-change notices in mobile's inbox (texts that are no codes).
+sub notices {
+    my ($mobile) = @_;
+    return [grep { $_->{text} =~ /验证手机已变更/ } @{ inbox($mobile) }];
+}
+
+# Sleeps until `at` seconds (Time::HiRes) have passed since `from`.
+sub sleep_until {
+    my ($from, $at) = @_;
+    my $left = $from + $at - Time::HiRes::time();
+    Time::HiRes::sleep($left) if $left > 0;
+}
+
+1;
