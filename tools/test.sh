@@ -61,8 +61,8 @@ f=$(grep -cE '^not ok|^# +Failed test' t/var/api.log || true)
 n=$(sed -n 's/^Files=[0-9]*, Tests=\([0-9]*\),.*/\1/p' t/var/api.log | tail -n 1)
 [ -z "$n" ] && { echo "the Apache::Test suite did not run to its end"; rc=1; failed=$((failed + 1)); }
 fails=0
-for n in $(sed -n 's/^t\/.*(Wstat: .* Failed: \([0-9]*\)).*/\1/p' t/var/api.log); do
-    fails=$((fails + n))
+for k in $(sed -n 's/^t\/.*(Wstat: .* Failed: \([0-9]*\)).*/\1/p' t/var/api.log); do
+    fails=$((fails + k))
 done
 # a test file that died before its plan counts as one failure at least
 if grep -q '^Result: FAIL' t/var/api.log && [ "$fails" -eq 0 ]; then fails=1; fi
