@@ -57,7 +57,6 @@ export CNCA_HTTP_PORT
 echo "httpd on 127.0.0.1:$CNCA_HTTP_PORT"
 perl t/TEST -run-tests >t/var/api.log 2>&1 || rc=1
 grep -v 'Could not open configuration file' t/var/api.log
-f=$(grep -cE '^not ok|^# +Failed test' t/var/api.log || true)
 n=$(sed -n 's/^Files=[0-9]*, Tests=\([0-9]*\),.*/\1/p' t/var/api.log | tail -n 1)
 [ -z "$n" ] && { echo "the Apache::Test suite did not run to its end"; rc=1; failed=$((failed + 1)); }
 fails=0
