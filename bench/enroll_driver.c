@@ -13,6 +13,11 @@
  *       table: GET /session, POST /apply with a bad ID number (400
  *       invalid_input), GET /captcha, in turn, on CONCURRENCY sessions.
  *
+ *   enroll_driver cookie BASE
+ *       makes a session with GET /session and prints its cookie as a Cookie
+ *       header value ("cnca_session=..."); exit status 1 when the API does
+ *       not answer 200 (tools/bench.sh also uses it to wait for httpd).
+ *
  * BASE is http://127.0.0.1:PORT. Every answer is checked; anything
  * unexpected is a failure, counted and (the first few) printed. The last
  * line is machine-readable: "RESULT key=value ...". Exit status 0 when there
@@ -659,8 +664,51 @@ static void print_table(driver_t *d, step_t from, step_t to)
 static int usage(void)
 {
     fprintf(stderr, "usage: enroll_driver enroll BASE CONCURRENCY SECONDS [FIRST]\n"
-                    "       enroll_driver hammer BASE CONCURRENCY REQUESTS\n");
+                    "       enroll_driver hammer BASE CONCURRENCY REQUESTS\n"
+                    "       enroll_driver cookie BASE\n");
     return 2;
+}
+
+/* GET /session; prints "NAME=VALUE" of the cookie it set. */
+static int print_cookie(const char *base)
+{
+    CURL *e = curl_easy_init();
+    struct curl_slist *cookies = NULL, *c;
+    buf_t body = {NULL, 0, 0};
+    char url[2048];
+    long status = 0;
+    int rc = 1;
+
+    if (!e) {
+        return 2;
+    }
+    snprintf(url, sizeof(url), "%s/cnca/api/session", base);
+    curl_easy_setopt(e, CURLOPT_URL, url);
+    curl_easy_setopt(e, CURLOPT_COOKIEFILE, "");
+    curl_easy_setopt(e, CURLOPT_PROXY, "");
+    curl_easy_setopt(e, CURLOPT_TIMEOUT, 5L);
+    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(e, CURLOPT_WRITEDATA, &body);
+    if (curl_easy_perform(e) == CURLE_OK &&
+        curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &status) == CURLE_OK && status == 200 &&
+        curl_easy_getinfo(e, CURLINFO_COOKIELIST, &cookies) == CURLE_OK) {
+        /* Netscape format: domain, flag, path, secure, expiry, name, value */
+        for (c = cookies; c && rc; c = c->next) {
+            const char *f = c->data;
+            int tab;
+            for (tab = 0; tab < 5 && (f = strchr(f, '\t')); ++tab) {
+                ++f;
+            }
+            if (f && strchr(f, '\t')) {
+                printf("%.*s=%s\n", (int)(strchr(f, '\t') - f), f, strchr(f, '\t') + 1);
+                rc = 0;
+            }
+        }
+    }
+    curl_slist_free_all(cookies);
+    curl_easy_cleanup(e);
+    free(body.data);
+    return rc;
 }
 
 int main(int argc, char **argv)
@@ -669,6 +717,9 @@ int main(int argc, char **argv)
     int hammer, i;
     double t0, t1, deadline = 0;
 
+    if (argc == 3 && !strcmp(argv[1], "cookie")) {
+        return print_cookie(argv[2]);
+    }
     if (argc < 5) {
         return usage();
     }

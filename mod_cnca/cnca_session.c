@@ -242,7 +242,7 @@ apr_status_t cnca_session_load(cnca_session_t **psess, const cnca_session_ctx_t 
     /* refresh the idle timer at most once a minute: one round trip per request */
     if (now - sess->touched >= 60) {
         sess->touched = now;
-        sess->dirty = 1;
+        sess->touch_due = 1;
     }
     *psess = sess;
     return APR_SUCCESS;
@@ -293,6 +293,7 @@ apr_status_t cnca_session_save(cnca_session_t *sess, const cnca_session_ctx_t *c
     if (rv == APR_SUCCESS) {
         sess->is_new = 0;
         sess->dirty = 0;
+        sess->touch_due = 0;
         sess->written = sealed;
     }
     return rv;

@@ -63,7 +63,8 @@ typedef struct cnca_session {
     const char *written; /* the document this request last wrote (its CAS is
                           * learnt on the next save) */
     int is_new;
-    int dirty;
+    int dirty;     /* changed by a step: must be written */
+    int touch_due; /* only the idle timer wants refreshing */
 } cnca_session_t;
 
 typedef struct {

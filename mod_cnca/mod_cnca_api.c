@@ -91,8 +91,14 @@ apr_status_t cnca_api_session_save(cnca_api_t *api)
     apr_status_t rv;
     int was_new;
 
-    if (!sess || !sess->dirty) {
+    if (!sess || (!sess->dirty && !sess->touch_due)) {
         return APR_SUCCESS;
+    }
+    if (!sess->dirty) {
+        /* only the idle timer: a parallel request that wrote meanwhile has
+         * refreshed it too, so losing the race is fine */
+        rv = cnca_session_save(sess, &api->sc->session_ctx, api->r->pool, api->now);
+        return rv == APR_EEXIST ? APR_SUCCESS : rv;
     }
     was_new = sess->is_new;
     rv = cnca_session_save(sess, &api->sc->session_ctx, api->r->pool, api->now);

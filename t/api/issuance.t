@@ -9,6 +9,7 @@ use strict;
 use warnings FATAL => 'all';
 use utf8;
 
+use Encode ();
 use File::Basename qw(dirname);
 use Apache::Test qw(-withtestmore);
 use lib 't/lib';
@@ -136,7 +137,7 @@ is(db_count(q{SELECT COUNT(*) FROM certificates WHERE key_enc LIKE '%PRIVATE KEY
         sub { my $r = $c->post('/confirm', { mobile => $who->{mobile} }); $r->code . ' ' . $r->decoded_content }
     } 1 .. 3);
     my @codes = map { /^(\d+)/ ? $1 : 0 } @res;
-    note(join "\n", @res);
+    note(Encode::decode("UTF-8", join "\n", @res));
     is(scalar(grep { $_ == 200 } @codes), 1, 'one session, 3 parallel confirms: one 200')
       or diag explain \@res;
     is(scalar(grep { $_ == 409 || $_ == 401 } @codes), 2,
@@ -160,7 +161,7 @@ is(db_count(q{SELECT COUNT(*) FROM certificates WHERE key_enc LIKE '%PRIVATE KEY
         sub { my $r = $c2->post('/confirm', { mobile => $m2 }); $r->code . ' ' . $r->decoded_content },
     );
     my @codes = map { /^(\d+)/ ? $1 : 0 } @res;
-    note(join "\n", @res);
+    note(Encode::decode("UTF-8", join "\n", @res));
     is(join(',', sort @codes), '200,409', 'two sessions confirm at once: one 200, one 409')
       or diag explain \@res;
     my ($lost) = grep { /^409/ } @res;

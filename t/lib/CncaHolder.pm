@@ -14,6 +14,7 @@ use Digest::SHA ();
 use IO::Socket::INET;
 use JSON::PP ();
 use Time::HiRes ();
+use URI;
 use CncaTest;
 
 our @EXPORT = qw(holder allow_sms send_sms prove_mobile prove_bank prove_face card_number
@@ -21,6 +22,19 @@ our @EXPORT = qw(holder allow_sms send_sms prove_mobile prove_bank prove_face ca
   notices person_row sleep_until);
 
 my $true = JSON::PP::true;
+
+# Apache::TestRequest::module2url (CncaTest::base_url for a vhost) sets the
+# default module for good, so that after one request to a vhost every
+# "main server" URL (api_url, sandbox_url, sms_code) pointed at that vhost.
+# Each URL is made with the default put back afterwards.
+{
+    no warnings 'redefine';
+    my $url = \&CncaTest::Client::url;
+    *CncaTest::Client::url = sub {
+        local $Apache::TestRequest::Module = $Apache::TestRequest::Module;
+        return $url->(@_);
+    };
+}
 
 # A new holder: enrolled through manual 3.1 on a new client (logged in there,
 # just enrolled). Returns ($client, {name, id_number, mobile, serial,
@@ -158,7 +172,10 @@ sub stored_session {
 sub client_with_cookie {
     my ($sid, $csrf, %opt) = @_;
     my $c = client(%opt);
-    $c->ua->cookie_jar->set_cookie(0, 'cnca_session', $sid, '/', '127.0.0.1', undef, 1, 0, 3600);
+    # HTTP::Cookies files a host name without a dot under NAME.local
+    my $host = URI->new($c->url('/'))->host;
+    $host .= '.local' unless $host =~ /\./;
+    $c->ua->cookie_jar->set_cookie(0, 'cnca_session', $sid, '/', $host, undef, 1, 0, 3600);
     $c->{csrf} = $csrf;
     return $c;
 }
