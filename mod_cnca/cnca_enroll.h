@@ -32,11 +32,13 @@ typedef struct {
 /* Issues a certificate for the applicant and stores person, certificate
  * and the audit row `audit` together (its person_id filled in, and its
  * detail prefixed with "serial=SERIAL").
- * APR_EEXIST: the person already has a certificate (nothing written).
- * Any other failure writes nothing but the serial's record. */
-apr_status_t cnca_enroll_issue(cnca_enrolled_t **pout, const cnca_enroll_ctx_t *ctx,
-                               cnca_db_t *db, apr_pool_t *p, const cnca_applicant_t *who,
-                               cnca_audit_t *audit, apr_int64_t now);
+ * APR_EEXIST: the person already has a certificate (nothing written; when
+ * two issue for the same person at once, the loser's serial stays on
+ * record, unused). Any other failure writes nothing but the serial's
+ * record, when it got that far. */
+apr_status_t cnca_enroll_issue(cnca_enrolled_t **pout, const cnca_enroll_ctx_t *ctx, cnca_db_t *db,
+                               apr_pool_t *p, const cnca_applicant_t *who, cnca_audit_t *audit,
+                               apr_int64_t now);
 
 typedef struct {
     apr_int64_t id;
@@ -52,8 +54,7 @@ apr_status_t cnca_holder_load(cnca_holder_t **pholder, cnca_db_t *db, apr_pool_t
 
 /* Sets the verified mobile, with its audit row, in one transaction. */
 apr_status_t cnca_holder_set_mobile(cnca_db_t *db, apr_pool_t *p, apr_int64_t person_id,
-                                    const char *mobile, const cnca_audit_t *audit,
-                                    apr_int64_t now);
+                                    const char *mobile, const cnca_audit_t *audit, apr_int64_t now);
 
 /* Replaces the signature image (PNG), with its audit row, in one
  * transaction. */
@@ -62,7 +63,7 @@ apr_status_t cnca_signature_save(cnca_db_t *db, apr_pool_t *p, apr_int64_t perso
                                  const cnca_audit_t *audit, apr_int64_t now);
 
 /* The PNG; APR_NOTFOUND when none was set. */
-apr_status_t cnca_signature_load(const void **ppng, apr_size_t *plen, cnca_db_t *db,
-                                 apr_pool_t *p, apr_int64_t person_id);
+apr_status_t cnca_signature_load(const void **ppng, apr_size_t *plen, cnca_db_t *db, apr_pool_t *p,
+                                 apr_int64_t person_id);
 
 #endif

@@ -65,8 +65,8 @@ int cnca_flow_sms_proven(const cnca_session_t *sess)
 
 int cnca_flow_identity_proven(const cnca_session_t *sess)
 {
-    return cnca_flow_sms_proven(sess) && (same(sess->proof_carrier_mobile, sess->mobile)
-                                          || same(sess->proof_bank_mobile, sess->mobile));
+    return cnca_flow_sms_proven(sess) && (same(sess->proof_carrier_mobile, sess->mobile) ||
+                                          same(sess->proof_bank_mobile, sess->mobile));
 }
 
 int cnca_flow_face_proven(const cnca_session_t *sess, apr_int64_t now, int max_age)
@@ -118,6 +118,5 @@ int cnca_flow_sms_allowed(const cnca_session_t *sess, const char *mobile, apr_in
     if (!sess->flow || !mobile) {
         return 0;
     }
-    return same(mobile, sess->mobile)
-           || !strcmp(cnca_flow_step(sess, now, face_max_age), "bank");
+    return same(mobile, sess->mobile) || !strcmp(cnca_flow_step(sess, now, face_max_age), "bank");
 }

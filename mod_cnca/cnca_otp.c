@@ -7,8 +7,8 @@
 static const char *bound_hash(apr_pool_t *p, const cnca_key_t *key, const char *what,
                               const char *session_id, const char *mobile, const char *value)
 {
-    const char *msg = apr_pstrcat(p, what, "\n", session_id, "\n", mobile ? mobile : "", "\n",
-                                  value, NULL);
+    const char *msg =
+        apr_pstrcat(p, what, "\n", session_id, "\n", mobile ? mobile : "", "\n", value, NULL);
     return cnca_hmac_hex(p, key->bytes, CNCA_KEY_LEN, msg, strlen(msg));
 }
 
@@ -33,8 +33,8 @@ cnca_otp_result_t cnca_captcha_check(cnca_session_t *sess, apr_pool_t *p, const 
     if (!want || now > exp) {
         return CNCA_OTP_EXPIRED;
     }
-    if (!answer || !cnca_str_equal_ct(bound_hash(p, key, "captcha", sess->id, NULL, answer),
-                                      want)) {
+    if (!answer ||
+        !cnca_str_equal_ct(bound_hash(p, key, "captcha", sess->id, NULL, answer), want)) {
         return CNCA_OTP_WRONG;
     }
     return CNCA_OTP_OK;
@@ -64,15 +64,15 @@ cnca_otp_result_t cnca_sms_code_check(cnca_session_t *sess, apr_pool_t *p, const
                                       int *ptries_left)
 {
     *ptries_left = 0;
-    if (!sess->sms_hash || !sess->sms_mobile || !mobile || strcmp(sess->sms_mobile, mobile)
-        || now > sess->sms_exp || sess->sms_tries >= CNCA_SMS_CODE_TRIES) {
+    if (!sess->sms_hash || !sess->sms_mobile || !mobile || strcmp(sess->sms_mobile, mobile) ||
+        now > sess->sms_exp || sess->sms_tries >= CNCA_SMS_CODE_TRIES) {
         if (sess->sms_hash && now > sess->sms_exp) {
             sms_void(sess);
         }
         return CNCA_OTP_EXPIRED;
     }
-    if (code && cnca_str_equal_ct(bound_hash(p, key, "sms", sess->id, mobile, code),
-                                  sess->sms_hash)) {
+    if (code &&
+        cnca_str_equal_ct(bound_hash(p, key, "sms", sess->id, mobile, code), sess->sms_hash)) {
         sms_void(sess);
         return CNCA_OTP_OK;
     }

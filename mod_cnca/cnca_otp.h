@@ -49,12 +49,12 @@ typedef struct {
 } cnca_sms_limits_t;
 
 typedef struct {
-    apr_int64_t last_at;      /* newest send to the number, 0 when none */
-    int hour_count;           /* sends to the number in the last hour */
-    apr_int64_t hour_oldest;  /* oldest of those */
-    int day_count;            /* sends to the number in the last 24 h */
-    apr_int64_t day_oldest;   /* oldest of those */
-    int client_count;         /* sends from the client in the last 24 h */
+    apr_int64_t last_at;     /* newest send to the number, 0 when none */
+    int hour_count;          /* sends to the number in the last hour */
+    apr_int64_t hour_oldest; /* oldest of those */
+    int day_count;           /* sends to the number in the last 24 h */
+    apr_int64_t day_oldest;  /* oldest of those */
+    int client_count;        /* sends from the client in the last 24 h */
     apr_int64_t client_oldest;
 } cnca_sms_stats_t;
 

@@ -239,8 +239,10 @@ apr_status_t cnca_session_load(cnca_session_t **psess, const cnca_session_ctx_t 
         return APR_NOTFOUND;
     }
     sess->cas = cas;
-    /* refresh the idle timer at most once a minute: one round trip per request */
-    if (now - sess->touched >= 60) {
+    /* refresh the idle timer at most once a minute (a write saved on most
+     * requests) and at least four times per timeout, so that a session in
+     * use never reaches even a short CNCASessionTimeout */
+    if (now - sess->touched >= (ctx->idle_timeout / 4 < 60 ? ctx->idle_timeout / 4 : 60)) {
         sess->touched = now;
         sess->touch_due = 1;
     }

@@ -60,8 +60,8 @@ apr_status_t cnca_sms_reserve(int *pwait, const char **preason, cnca_db_t *db, a
     if ((*pwait = cnca_sms_limit_wait(limits, &st, now, preason)) > 0) {
         goto leave;
     }
-    if ((rv = cnca_db_exec(db, p, &n, "sms_insert", 3, cnca_db_int(p, now), mobile_hash, client))
-        != APR_SUCCESS) {
+    if ((rv = cnca_db_exec(db, p, &n, "sms_insert", 3, cnca_db_int(p, now), mobile_hash, client)) !=
+        APR_SUCCESS) {
         goto leave;
     }
     rv = cnca_db_commit(db, p);

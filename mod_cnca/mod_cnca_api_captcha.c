@@ -11,8 +11,8 @@ int cnca_step_captcha(cnca_api_t *api)
     const void *png;
     apr_size_t len;
 
-    if (cnca_captcha_answer(&answer, api->r->pool) != APR_SUCCESS
-        || cnca_captcha_png(&png, &len, api->r->pool, answer) != APR_SUCCESS) {
+    if (cnca_captcha_answer(&answer, api->r->pool) != APR_SUCCESS ||
+        cnca_captcha_png(&png, &len, api->r->pool, answer) != APR_SUCCESS) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, api->r, "CNCA00050: could not draw a captcha");
         return cnca_api_fail(api, "lookup_failed", NULL, NULL);
     }

@@ -42,8 +42,9 @@ static int issue(cnca_api_t *api, const char *mobile, const char *subject)
 {
     cnca_session_t *sess = api->sess;
     cnca_srv_conf_t *sc = api->sc;
-    cnca_enroll_ctx_t ctx = {&sc->key_id_enc,  &sc->key_private,   sc->ca,
-                             (cnca_key_alg_t)sc->key_alg, sc->validity_days, sc->cert_subject};
+    cnca_enroll_ctx_t ctx = {
+        &sc->key_id_enc,   &sc->key_private, sc->ca, (cnca_key_alg_t)sc->key_alg,
+        sc->validity_days, sc->cert_subject};
     cnca_applicant_t who = {sess->name, sess->id_number, subject, mobile};
     cnca_audit_t audit = {api->now, api->r->useragent_ip, "issue", "ok", 0, subject, NULL};
     cnca_enrolled_t *done = NULL;
@@ -81,19 +82,59 @@ static int issue(cnca_api_t *api, const char *mobile, const char *subject)
     return cnca_api_ok(api, obj);
 }
 
-/* Login with a new mobile (FAQ 4): it becomes the verified one. */
+/* The old number is told of a phone change (best effort: the change is
+ * already made). */
+static void tell_old_number(cnca_api_t *api, const char *old_mobile, const char *mobile)
+{
+    apr_pool_t *p = api->r->pool;
+    cnca_gw_response_t *resp;
+    const char *text;
+
+    if (!old_mobile || !strcmp(old_mobile, mobile)) {
+        return;
+    }
+    text = apr_psprintf(
+        p, "【%s】您的上海建筑业个人数字证书验证手机已变更为%s。如非本人操作，请致电%s。",
+        api->sc->sms_sign, cnca_mask_mobile(p, mobile), api->sc->hotline);
+    {
+        const char *kv[] = {"mobile", old_mobile, "text", text, NULL};
+        if (cnca_api_gateway(api, CNCA_GW_SMS_SEND, kv, (void **)&resp) != APR_SUCCESS ||
+            resp->result != CNCA_GW_PASS) {
+            ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, api->r,
+                          "CNCA00073: the old number was not told of the phone change");
+        }
+    }
+}
+
+/* After a phone change: every other session of the holder ends; this one
+ * goes on logged in under a new id. */
+static apr_status_t end_other_sessions(cnca_api_t *api, apr_int64_t person_id)
+{
+    apr_status_t rv =
+        cnca_session_end_person(&api->sc->session_ctx, api->r->pool, person_id, apr_time_now());
+    if (rv == APR_SUCCESS) {
+        rv = cnca_api_login(api, person_id);
+    }
+    if (rv != APR_SUCCESS) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, api->r,
+                      "CNCA00074: the holder's other sessions could not be ended");
+    }
+    return rv;
+}
+
+/* Login with a new mobile (FAQ 4): it becomes the verified one, as with a
+ * phone change from the information page. */
 static int login_new_mobile(cnca_api_t *api, const char *mobile, const char *subject)
 {
-    cnca_audit_t audit = {api->now, api->r->useragent_ip, "mobile.change", "ok", 0, subject,
-                          NULL};
+    cnca_audit_t audit = {api->now, api->r->useragent_ip, "mobile.change", "ok", 0, subject, NULL};
     cnca_person_t *person = NULL;
     cnca_db_t *db;
     json_t *obj;
     apr_status_t rv;
 
     audit.detail = masked(api, mobile);
-    if ((rv = cnca_api_db(&db, api)) == APR_SUCCESS
-        && (rv = cnca_person_find(&person, db, api->r->pool, subject)) == APR_SUCCESS) {
+    if ((rv = cnca_api_db(&db, api)) == APR_SUCCESS &&
+        (rv = cnca_person_find(&person, db, api->r->pool, subject)) == APR_SUCCESS) {
         audit.person_id = person->id;
         rv = cnca_holder_set_mobile(db, api->r->pool, person->id, mobile, &audit, api->now);
     }
@@ -104,8 +145,9 @@ static int login_new_mobile(cnca_api_t *api, const char *mobile, const char *sub
         cnca_api_audit(api, "mobile.change", "error", person ? person->id : 0, subject, NULL);
         return cnca_api_fail(api, "mobile_update_failed", NULL, NULL);
     }
+    tell_old_number(api, person->mobile, mobile);
     cnca_flow_end(api->sess);
-    if (cnca_api_login(api, person->id) != APR_SUCCESS) {
+    if (end_other_sessions(api, person->id) != APR_SUCCESS) {
         return cnca_api_fail(api, "lookup_failed", NULL, NULL);
     }
     cnca_api_audit(api, "login", "ok", person->id, subject, masked(api, mobile));
@@ -118,19 +160,18 @@ int cnca_api_change_mobile(cnca_api_t *api, const char *mobile)
 {
     apr_pool_t *p = api->r->pool;
     cnca_session_t *sess = api->sess;
-    cnca_audit_t audit = {api->now, api->r->useragent_ip, "mobile.change", "ok", sess->person_id,
-                          NULL, NULL};
+    cnca_audit_t audit = {
+        api->now, api->r->useragent_ip, "mobile.change", "ok", sess->person_id, NULL, NULL};
     cnca_holder_t *holder = NULL;
-    cnca_gw_response_t *resp;
     cnca_db_t *db;
     json_t *obj;
     apr_status_t rv;
 
     audit.subject = cnca_person_id_hash(p, &api->sc->key_id_hash, sess->id_number);
     audit.detail = masked(api, mobile);
-    if ((rv = cnca_api_db(&db, api)) == APR_SUCCESS
-        && (rv = cnca_holder_load(&holder, db, p, &api->sc->key_id_enc, sess->person_id))
-               == APR_SUCCESS) {
+    if ((rv = cnca_api_db(&db, api)) == APR_SUCCESS &&
+        (rv = cnca_holder_load(&holder, db, p, &api->sc->key_id_enc, sess->person_id)) ==
+            APR_SUCCESS) {
         rv = cnca_holder_set_mobile(db, p, sess->person_id, mobile, &audit, api->now);
     }
     release(api);
@@ -138,30 +179,15 @@ int cnca_api_change_mobile(cnca_api_t *api, const char *mobile)
         ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, api->r,
                       "CNCA00072: the phone change could not be stored");
         cnca_api_audit(api, "mobile.change", "error", sess->person_id, audit.subject, NULL);
-        return cnca_api_fail(api, cnca_flow_face_proven(sess, api->now, api->sc->face_max_age)
-                                      ? "mobile_update_failed"
-                                      : "mobile_change_failed",
+        return cnca_api_fail(api,
+                             cnca_flow_face_proven(sess, api->now, api->sc->face_max_age)
+                                 ? "mobile_update_failed"
+                                 : "mobile_change_failed",
                              NULL, NULL);
     }
-    /* the old number is told (best effort: the change is already made) */
-    if (strcmp(holder->mobile, mobile)) {
-        const char *text = apr_psprintf(
-            p, "【%s】您的上海建筑业个人数字证书验证手机已变更为%s。如非本人操作，请致电%s。",
-            api->sc->sms_sign, cnca_mask_mobile(p, mobile), api->sc->hotline);
-        const char *kv[] = {"mobile", holder->mobile, "text", text, NULL};
-        if (cnca_api_gateway(api, CNCA_GW_SMS_SEND, kv, (void **)&resp) != APR_SUCCESS
-            || resp->result != CNCA_GW_PASS) {
-            ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, api->r,
-                          "CNCA00073: the old number was not told of the phone change");
-        }
-    }
+    tell_old_number(api, holder->mobile, mobile);
     cnca_flow_end(sess);
-    /* every other session of the holder ends; this one goes on under a new id */
-    if (cnca_session_end_person(&api->sc->session_ctx, p, sess->person_id, apr_time_now())
-            != APR_SUCCESS
-        || cnca_api_login(api, sess->person_id) != APR_SUCCESS) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, api->r,
-                      "CNCA00074: the holder's other sessions could not be ended");
+    if (end_other_sessions(api, sess->person_id) != APR_SUCCESS) {
         return cnca_api_fail(api, "lookup_failed", NULL, NULL);
     }
     obj = json_object();
@@ -175,17 +201,16 @@ int cnca_step_confirm(cnca_api_t *api)
     const char *mobile, *msg, *refusal, *subject;
     apr_status_t rv;
 
-    if (cnca_validate_mobile(&mobile, &msg, api->r->pool, cnca_api_str(api, "mobile"))
-        != APR_SUCCESS) {
+    if (cnca_validate_mobile(&mobile, &msg, api->r->pool, cnca_api_str(api, "mobile")) !=
+        APR_SUCCESS) {
         return cnca_api_invalid(api, "mobile", msg);
     }
     refusal = cnca_flow_confirm_refusal(sess, mobile, api->now, api->sc->face_max_age);
     if (refusal) {
         if (sess->id_number) {
-            cnca_api_audit(api, "confirm", "wrong_step", sess->person_id,
-                           cnca_person_id_hash(api->r->pool, &api->sc->key_id_hash,
-                                               sess->id_number),
-                           NULL);
+            cnca_api_audit(
+                api, "confirm", "wrong_step", sess->person_id,
+                cnca_person_id_hash(api->r->pool, &api->sc->key_id_hash, sess->id_number), NULL);
         }
         return cnca_api_fail(api, "wrong_step", refusal, NULL);
     }

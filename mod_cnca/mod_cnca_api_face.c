@@ -30,12 +30,11 @@ int cnca_step_face_start(cnca_api_t *api)
                              sess->flow ? "请先完成手机实名认证或银行卡认证" : "请先填写个人信息",
                              NULL);
     }
-    back = ap_construct_url(api->r->pool, apr_pstrcat(api->r->pool, api->base, "/face/return",
-                                                      NULL),
-                            api->r);
+    back = ap_construct_url(api->r->pool,
+                            apr_pstrcat(api->r->pool, api->base, "/face/return", NULL), api->r);
     {
-        const char *kv[] = {"name", sess->name, "id-number", sess->id_number, "return-url", back,
-                            NULL};
+        const char *kv[] = {"name",       sess->name, "id-number", sess->id_number,
+                            "return-url", back,       NULL};
         rv = cnca_api_gateway(api, CNCA_GW_FACE_START, kv, (void **)&resp);
     }
     token = rv == APR_SUCCESS ? apr_table_get(resp->fields, "token") : NULL;
@@ -95,14 +94,13 @@ int cnca_step_face_return(cnca_api_t *api)
     }
     if (rv != APR_SUCCESS || resp->result == CNCA_GW_ERROR) {
         /* manual 6.7: 人脸识别后，获取用户信息失败 */
-        return face_failed(api, "error", "result",
-                           cnca_error_message_for(api, "face_error", NULL));
+        return face_failed(api, "error", "result", cnca_error_message_for(api, "face_error", NULL));
     }
     if (resp->result == CNCA_GW_FAIL) {
-        return face_failed(api, "fail", resp->reason_code,
-                           cnca_error_message_for(api, "verify_failed",
-                                                  resp->reason_text ? resp->reason_text
-                                                                    : "人脸识别未通过"));
+        return face_failed(
+            api, "fail", resp->reason_code,
+            cnca_error_message_for(api, "verify_failed",
+                                   resp->reason_text ? resp->reason_text : "人脸识别未通过"));
     }
     name = apr_table_get(resp->fields, "name");
     idn = apr_table_get(resp->fields, "id-number");

@@ -15,8 +15,8 @@ static const char *china_time(apr_pool_t *p, apr_int64_t sec)
 {
     apr_time_exp_t tm;
     apr_time_exp_tz(&tm, apr_time_from_sec(sec), 8 * 3600);
-    return apr_psprintf(p, "%04d-%02d-%02dT%02d:%02d:%02d+08:00", tm.tm_year + 1900,
-                        tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+    return apr_psprintf(p, "%04d-%02d-%02dT%02d:%02d:%02d+08:00", tm.tm_year + 1900, tm.tm_mon + 1,
+                        tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
 }
 
 static apr_status_t load_holder(cnca_holder_t **pholder, cnca_api_t *api)
@@ -24,8 +24,8 @@ static apr_status_t load_holder(cnca_holder_t **pholder, cnca_api_t *api)
     cnca_db_t *db;
     apr_status_t rv = cnca_api_db(&db, api);
     if (rv == APR_SUCCESS) {
-        rv = cnca_holder_load(pholder, db, api->r->pool, &api->sc->key_id_enc,
-                              api->sess->person_id);
+        rv =
+            cnca_holder_load(pholder, db, api->r->pool, &api->sc->key_id_enc, api->sess->person_id);
     }
     if (rv != APR_SUCCESS) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, api->r,
@@ -104,8 +104,8 @@ int cnca_step_me_mobile(cnca_api_t *api)
     cnca_holder_t *h;
     json_t *obj;
 
-    if (cnca_validate_mobile(&mobile, &msg, api->r->pool, cnca_api_str(api, "mobile"))
-        != APR_SUCCESS) {
+    if (cnca_validate_mobile(&mobile, &msg, api->r->pool, cnca_api_str(api, "mobile")) !=
+        APR_SUCCESS) {
         return cnca_api_invalid(api, "mobile", msg);
     }
     if (load_holder(&h, api) != APR_SUCCESS) {
@@ -115,9 +115,9 @@ int cnca_step_me_mobile(cnca_api_t *api)
         return cnca_api_invalid(api, "mobile", "新手机号码与当前验证手机号码相同");
     }
     cnca_flow_start(api->sess, CNCA_FLOW_CHANGE_MOBILE, h->name, h->id_number, mobile);
-    cnca_api_audit(api, "mobile.change", "started", h->id, h->id_hash,
-                   apr_pstrcat(api->r->pool, "mobile=", cnca_mask_mobile(api->r->pool, mobile),
-                               NULL));
+    cnca_api_audit(
+        api, "mobile.change", "started", h->id, h->id_hash,
+        apr_pstrcat(api->r->pool, "mobile=", cnca_mask_mobile(api->r->pool, mobile), NULL));
     obj = json_object();
     json_object_set_new(obj, "next", json_string("apply-verify"));
     return cnca_api_ok(api, obj);

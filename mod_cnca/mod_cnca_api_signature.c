@@ -17,8 +17,8 @@ int cnca_step_me_signature(cnca_api_t *api)
     apr_table_t *args = NULL;
     const char *source = NULL, *ct, *data, *code, *msg;
     cnca_image_limits_t limits = {api->sc->sig_max_bytes, api->sc->sig_max_w, api->sc->sig_max_h};
-    cnca_audit_t audit = {api->now, r->useragent_ip, "signature.set", "ok", api->sess->person_id,
-                          NULL, NULL};
+    cnca_audit_t audit = {
+        api->now, r->useragent_ip, "signature.set", "ok", api->sess->person_id, NULL, NULL};
     cnca_sig_source_t src;
     const void *png;
     apr_size_t len, png_len;
@@ -48,7 +48,8 @@ int cnca_step_me_signature(cnca_api_t *api)
     rv = cnca_signature_normalize(&png, &png_len, &code, &msg, r->pool, data, len, src, &limits);
     if (rv != APR_SUCCESS) {
         cnca_api_audit(api, "signature.set", "refused", api->sess->person_id, NULL, code);
-        if (code && !strcmp(code, CNCA_IMAGE_TOO_LARGE)) {
+        if (code &&
+            (!strcmp(code, CNCA_IMAGE_TOO_LARGE) || !strcmp(code, CNCA_IMAGE_TOO_MANY_PIXELS))) {
             return cnca_api_fail(api, "too_large", msg, NULL);
         }
         if (code && !strcmp(code, CNCA_IMAGE_INTERNAL)) {

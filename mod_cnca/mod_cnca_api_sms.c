@@ -10,6 +10,7 @@
 #include "cnca_gateway.h"
 #include "cnca_mask.h"
 #include "cnca_otp.h"
+#include "cnca_person.h"
 #include "cnca_sms_limit.h"
 #include "cnca_validate.h"
 
@@ -19,11 +20,19 @@ static const char *mobile_hash(cnca_api_t *api, const char *mobile)
                          strlen(mobile));
 }
 
+/* The audit subject: the keyed hash of the flow's ID number. */
+static const char *subject_of(cnca_api_t *api)
+{
+    return api->sess->id_number
+               ? cnca_person_id_hash(api->r->pool, &api->sc->key_id_hash, api->sess->id_number)
+               : NULL;
+}
+
 int cnca_step_sms(cnca_api_t *api)
 {
     apr_pool_t *p = api->r->pool;
     cnca_session_t *sess = api->sess;
-    const char *mobile, *captcha, *msg, *code, *reason, *masked;
+    const char *mobile, *captcha, *msg, *code, *reason, *masked, *subject;
     cnca_sms_limits_t limits = {api->sc->sms_interval, api->sc->sms_hourly, api->sc->sms_daily,
                                 api->sc->sms_client_daily};
     cnca_gw_response_t *resp;
@@ -35,14 +44,15 @@ int cnca_step_sms(cnca_api_t *api)
     if (cnca_validate_mobile(&mobile, &msg, p, cnca_api_str(api, "mobile")) != APR_SUCCESS) {
         return cnca_api_invalid(api, "mobile", msg);
     }
-    if (cnca_validate_digits(&captcha, &msg, p, cnca_api_str(api, "captcha"), 4, "图形验证码")
-        != APR_SUCCESS) {
+    if (cnca_validate_digits(&captcha, &msg, p, cnca_api_str(api, "captcha"), 4, "图形验证码") !=
+        APR_SUCCESS) {
         return cnca_api_invalid(api, "captcha", msg);
     }
     masked = apr_pstrcat(p, "mobile=", cnca_mask_mobile(p, mobile), NULL);
     if (!sess->flow) {
         return cnca_api_fail(api, "wrong_step", "请先填写个人信息", NULL);
     }
+    subject = subject_of(api);
     if (!cnca_flow_sms_allowed(sess, mobile, api->now, api->sc->face_max_age)) {
         return cnca_api_invalid(api, "mobile", "请使用您填写的手机号码获取验证码");
     }
@@ -50,26 +60,25 @@ int cnca_step_sms(cnca_api_t *api)
         case CNCA_OTP_OK:
             break;
         case CNCA_OTP_WRONG:
-            cnca_api_audit(api, "captcha", "wrong", sess->person_id, NULL, masked);
+            cnca_api_audit(api, "captcha", "wrong", sess->person_id, subject, masked);
             return cnca_api_fail(api, "captcha_wrong", NULL, NULL);
         default:
-            cnca_api_audit(api, "captcha", "expired", sess->person_id, NULL, masked);
+            cnca_api_audit(api, "captcha", "expired", sess->person_id, subject, masked);
             return cnca_api_fail(api, "captcha_expired", NULL, NULL);
     }
     /* the captcha is spent: keep that even if what follows fails */
     if ((rv = cnca_api_session_save(api)) != APR_SUCCESS) {
         return cnca_api_fail(api, rv == APR_EEXIST ? "conflict" : "lookup_failed", NULL, NULL);
     }
-    if ((rv = cnca_api_db(&db, api)) != APR_SUCCESS
-        || (rv = cnca_sms_reserve(&wait, &reason, db, p, &limits, mobile_hash(api, mobile),
-                                  api->r->useragent_ip, api->now))
-               != APR_SUCCESS) {
+    if ((rv = cnca_api_db(&db, api)) != APR_SUCCESS ||
+        (rv = cnca_sms_reserve(&wait, &reason, db, p, &limits, mobile_hash(api, mobile),
+                               api->r->useragent_ip, api->now)) != APR_SUCCESS) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, api->r,
                       "CNCA00051: SMS limits cannot be checked: refusing to send");
         return cnca_api_fail(api, "lookup_failed", NULL, NULL);
     }
     if (wait > 0) {
-        cnca_api_audit(api, "sms.send", "refused", sess->person_id, NULL,
+        cnca_api_audit(api, "sms.send", "refused", sess->person_id, subject,
                        apr_pstrcat(p, masked, " limit=", reason, NULL));
         apr_table_setn(api->r->err_headers_out, "Retry-After", apr_itoa(p, wait));
         obj = json_object();
@@ -91,15 +100,20 @@ int cnca_step_sms(cnca_api_t *api)
         rv = cnca_api_gateway(api, CNCA_GW_SMS_SEND, kv, (void **)&resp);
     }
     if (rv != APR_SUCCESS || resp->result != CNCA_GW_PASS) {
-        cnca_api_audit(api, "sms.send", "error", sess->person_id, NULL,
-                       apr_pstrcat(p, masked, rv == APR_SUCCESS && resp->reason_code ? " reason="
-                                                                                      : "",
-                                   rv == APR_SUCCESS && resp->reason_code ? resp->reason_code
-                                                                          : "",
-                                   NULL));
+        const char *why = "";
+        if (rv == APR_SUCCESS) {
+            /* an answer, but no SMS: the transport failures are logged already */
+            ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, api->r,
+                          "CNCA00052: the gateway did not send the SMS: %s %s",
+                          cnca_gw_result_name(resp->result),
+                          resp->reason_code ? resp->reason_code : "-");
+            why = apr_pstrcat(p, " reason=", resp->reason_code ? resp->reason_code : "-", NULL);
+        }
+        cnca_api_audit(api, "sms.send", "error", sess->person_id, subject,
+                       apr_pstrcat(p, masked, why, NULL));
         return cnca_api_fail(api, "gateway_error", NULL, NULL);
     }
-    cnca_api_audit(api, "sms.send", "ok", sess->person_id, NULL, masked);
+    cnca_api_audit(api, "sms.send", "ok", sess->person_id, subject, masked);
     obj = json_object();
     json_object_set_new(obj, "resend_after", json_integer(api->sc->sms_interval));
     return cnca_api_ok(api, obj);

@@ -51,8 +51,7 @@ static int check_code(cnca_api_t *api, const char *mobile, int *pdone)
 
     *pdone = 1;
     if (cnca_validate_digits(&code, &msg, p, cnca_api_str(api, "sms_code"), CNCA_SMS_CODE_DIGITS,
-                             "短信验证码")
-        != APR_SUCCESS) {
+                             "短信验证码") != APR_SUCCESS) {
         return cnca_api_invalid(api, "sms_code", msg);
     }
     if (!json_is_true(agree)) {
@@ -69,10 +68,11 @@ static int check_code(cnca_api_t *api, const char *mobile, int *pdone)
         case CNCA_OTP_OK:
             break;
         case CNCA_OTP_WRONG:
-            cnca_api_audit(api, "sms.verify", left > 0 ? "wrong" : "voided",
-                           api->sess->person_id, subject_of(api), masked(api, mobile));
+            cnca_api_audit(api, "sms.verify", left > 0 ? "wrong" : "voided", api->sess->person_id,
+                           subject_of(api), masked(api, mobile));
             if (left <= 0) {
-                return cnca_api_fail(api, "sms_expired", "短信验证码错误次数过多，请重新获取", NULL);
+                return cnca_api_fail(api, "sms_expired", "短信验证码错误次数过多，请重新获取",
+                                     NULL);
             }
             extra = json_object();
             json_object_set_new(extra, "attempts_left", json_integer(left));
@@ -87,6 +87,9 @@ static int check_code(cnca_api_t *api, const char *mobile, int *pdone)
     if ((rv = cnca_api_session_save(api)) != APR_SUCCESS) {
         return cnca_api_fail(api, rv == APR_EEXIST ? "sms_expired" : "lookup_failed", NULL, NULL);
     }
+    /* the applicant holds the phone: a proof of its own */
+    cnca_api_audit(api, "proof.sms", "pass", api->sess->person_id, subject_of(api),
+                   masked(api, mobile));
     *pdone = 0;
     return OK;
 }
@@ -97,12 +100,13 @@ static int login_if_verified(cnca_api_t *api, const char *mobile, int *pdone)
 {
     cnca_person_t *person = NULL;
     cnca_db_t *db;
+    const char *subject = subject_of(api);
     json_t *obj;
     apr_status_t rv;
 
     *pdone = 1;
     if ((rv = cnca_api_db(&db, api)) == APR_SUCCESS) {
-        rv = cnca_person_find(&person, db, api->r->pool, subject_of(api));
+        rv = cnca_person_find(&person, db, api->r->pool, subject);
     }
     if (rv != APR_SUCCESS || !person->serial) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, api->r,
@@ -117,8 +121,8 @@ static int login_if_verified(cnca_api_t *api, const char *mobile, int *pdone)
     if ((rv = cnca_api_login(api, person->id)) != APR_SUCCESS) {
         return cnca_api_fail(api, "lookup_failed", NULL, NULL);
     }
-    cnca_api_audit(api, "login", "ok", person->id, person->id ? subject_of(api) : NULL,
-                   masked(api, mobile));
+    /* the flow (and its ID number) is over: the subject was taken before */
+    cnca_api_audit(api, "login", "ok", person->id, subject, masked(api, mobile));
     obj = json_object();
     json_object_set_new(obj, "next", json_string("me"));
     return cnca_api_ok(api, obj);
@@ -146,8 +150,8 @@ int cnca_step_verify_mobile(cnca_api_t *api)
         }
     }
     {
-        const char *kv[] = {"name", sess->name, "id-number", sess->id_number, "mobile", mobile,
-                            NULL};
+        const char *kv[] = {"name",   sess->name, "id-number", sess->id_number,
+                            "mobile", mobile,     NULL};
         rv = cnca_api_gateway(api, CNCA_GW_MOBILE_3E, kv, (void **)&resp);
     }
     if (rv != APR_SUCCESS || resp->result == CNCA_GW_ERROR) {
@@ -160,8 +164,8 @@ int cnca_step_verify_mobile(cnca_api_t *api)
     obj = json_object();
     if (resp->result == CNCA_GW_FAIL) {
         cnca_api_audit(api, "proof.carrier", "fail", sess->person_id, subject,
-                       apr_pstrcat(api->r->pool, masked(api, mobile), " reason=",
-                                   resp->reason_code ? resp->reason_code : "-", NULL));
+                       apr_pstrcat(api->r->pool, masked(api, mobile),
+                                   " reason=", resp->reason_code ? resp->reason_code : "-", NULL));
         json_object_set_new(obj, "realname", json_false());
         json_object_set_new(obj, "next", json_string("bank"));
         json_object_set_new(obj, "message", json_string(MSG_NOT_REALNAME));
@@ -197,8 +201,7 @@ int cnca_step_verify_bank(cnca_api_t *api)
                                                         : "请先完成手机短信验证",
                              NULL);
     }
-    if (cnca_validate_bank_card(&card, &msg, p, cnca_api_str(api, "card_number"))
-        != APR_SUCCESS) {
+    if (cnca_validate_bank_card(&card, &msg, p, cnca_api_str(api, "card_number")) != APR_SUCCESS) {
         return cnca_api_invalid(api, "card_number", msg);
     }
     if (cnca_validate_mobile(&mobile, &msg, p, cnca_api_str(api, "mobile")) != APR_SUCCESS) {
@@ -210,9 +213,8 @@ int cnca_step_verify_bank(cnca_api_t *api)
     subject = subject_of(api);
     detail = apr_pstrcat(p, masked(api, mobile), " card=", cnca_mask_bank_card(p, card), NULL);
     {
-        const char *kv[] = {"name",      sess->name, "id-number", sess->id_number,
-                            "bank-card", card,       "mobile",    mobile,
-                            NULL};
+        const char *kv[] = {"name",   sess->name, "id-number", sess->id_number, "bank-card", card,
+                            "mobile", mobile,     NULL};
         rv = cnca_api_gateway(api, CNCA_GW_BANKCARD_4E, kv, (void **)&resp);
     }
     if (rv != APR_SUCCESS || resp->result == CNCA_GW_ERROR) {
@@ -220,9 +222,9 @@ int cnca_step_verify_bank(cnca_api_t *api)
         return cnca_api_fail(api, gateway_error_code(sess), NULL, NULL);
     }
     if (resp->result == CNCA_GW_FAIL) {
-        cnca_api_audit(api, "proof.bank", "fail", sess->person_id, subject,
-                       apr_pstrcat(p, detail, " reason=",
-                                   resp->reason_code ? resp->reason_code : "-", NULL));
+        cnca_api_audit(
+            api, "proof.bank", "fail", sess->person_id, subject,
+            apr_pstrcat(p, detail, " reason=", resp->reason_code ? resp->reason_code : "-", NULL));
         return cnca_api_fail_reason(api, "verify_failed",
                                     resp->reason_text ? resp->reason_text : "银行卡认证未通过");
     }

@@ -28,7 +28,7 @@ apr_status_t cnca_api_gateway(cnca_api_t *api, const char *type, const char *con
         cnca_api_audit(api, apr_pstrcat(api->r->pool, "gateway.", type, NULL), "error",
                        api->sess ? api->sess->person_id : 0, NULL,
                        rv == APR_TIMEUP ? "timeout" : "transport");
-        return rv == APR_SUCCESS ? APR_EGENERAL : rv;
+        return rv;
     }
     if (resp->result == CNCA_GW_ERROR) {
         ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, api->r,

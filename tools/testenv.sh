@@ -8,6 +8,7 @@ free_port() {
 }
 
 testenv_setup() {
+    testenv_pg_stop # a cluster an interrupted run left running
     var="$top/t/var"
     rm -rf "$var" "$top/t/logs"
     mkdir -p "$var/ca" "$top/t/logs"
@@ -34,6 +35,7 @@ testenv_setup() {
         i=$((i + 1))
     done
     echo "memcached on 127.0.0.1:$CNCA_MC_PORT"
+    testenv_pg_start || return 1
 }
 
 testenv_teardown() {
@@ -43,4 +45,87 @@ testenv_teardown() {
     if [ -f "$top/t/conf/httpd.conf" ]; then
         (cd "$top" && perl t/TEST -stop-httpd >/dev/null 2>&1)
     fi
+    testenv_pg_stop
+}
+
+# PostgreSQL, for the <VirtualHost cnca_pg> of t/conf/extra.conf.in
+# (t/api/pgsql.t) and build/unit/test_db_pgsql: a throwaway cluster in
+# t/var/pg owned by the current user, on a unix socket only (no TCP), with
+# the database cnca holding sql/schema.pgsql.sql and sql/sandbox.pgsql.sql.
+# Exports CNCA_PG_SOCKET, CNCA_PG_PORT, CNCA_PG_USER and CNCA_PG_PARAMS (the
+# libpq connection string, as DBDParams takes it). No PostgreSQL server is a
+# failure, not a skip.
+testenv_pg_bindir() {
+    for d in $(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -t/ -k5,5 -n -r); do
+        if [ -x "$d/initdb" ] && [ -x "$d/pg_ctl" ] && [ -x "$d/psql" ]; then
+            echo "$d"
+            return 0
+        fi
+    done
+    return 1
+}
+
+# psql ARGS... on the test cluster (after testenv_pg_start)
+testenv_pg_psql() {
+    PGOPTIONS='-c client_min_messages=warning' "$(testenv_pg_bindir)/psql" -X -q \
+        -v ON_ERROR_STOP=1 -h "$CNCA_PG_SOCKET" -p "$CNCA_PG_PORT" -U "$CNCA_PG_USER" "$@" \
+        >/dev/null
+}
+
+testenv_pg_start() {
+    pgbin=$(testenv_pg_bindir) || {
+        echo "testenv: no PostgreSQL server (initdb, pg_ctl, psql in" \
+            "/usr/lib/postgresql/*/bin): run 'make deps' as root" >&2
+        return 1
+    }
+    pgdata="$top/t/var/pg"
+    pglog="$top/t/var/postgresql.log"
+    CNCA_PG_SOCKET="$pgdata"
+    # a unix socket's path (DIR/.s.PGSQL.PORT) has at most 107 bytes
+    if [ ${#CNCA_PG_SOCKET} -gt 80 ]; then
+        CNCA_PG_SOCKET=$(mktemp -d /tmp/cnca-pg.XXXXXX) || return 1
+    fi
+    CNCA_PG_PORT=$(free_port)
+    CNCA_PG_USER=$(id -un)
+    CNCA_PG_PARAMS="host=$CNCA_PG_SOCKET port=$CNCA_PG_PORT dbname=cnca user=$CNCA_PG_USER"
+    export CNCA_PG_SOCKET CNCA_PG_PORT CNCA_PG_USER CNCA_PG_PARAMS
+    if ! "$pgbin/initdb" -D "$pgdata" -U "$CNCA_PG_USER" -A trust -E UTF8 --locale=C.UTF-8 \
+        --no-sync --no-instructions >"$pglog" 2>&1; then
+        echo "testenv: initdb failed:" >&2
+        cat "$pglog" >&2
+        return 1
+    fi
+    # a test cluster: nothing to keep across a crash, so nothing is synced
+    {
+        echo "listen_addresses = ''"
+        echo "port = $CNCA_PG_PORT"
+        echo "unix_socket_directories = '$CNCA_PG_SOCKET'"
+        echo "fsync = off"
+        echo "synchronous_commit = off"
+        echo "full_page_writes = off"
+    } >>"$pgdata/postgresql.conf"
+    if ! "$pgbin/pg_ctl" -D "$pgdata" -l "$pglog" -w -t 30 start >/dev/null 2>&1; then
+        echo "testenv: PostgreSQL did not start:" >&2
+        tail -n 20 "$pglog" >&2
+        return 1
+    fi
+    testenv_pg_psql -d postgres -c 'CREATE DATABASE cnca' &&
+        testenv_pg_psql -d cnca -f "$top/sql/schema.pgsql.sql" &&
+        testenv_pg_psql -d cnca -f "$top/sql/sandbox.pgsql.sql" || {
+        echo "testenv: loading sql/*.pgsql.sql into PostgreSQL failed" >&2
+        return 1
+    }
+    echo "PostgreSQL on $CNCA_PG_SOCKET/.s.PGSQL.$CNCA_PG_PORT"
+}
+
+testenv_pg_stop() {
+    pgdata="$top/t/var/pg"
+    if [ -f "$pgdata/postmaster.pid" ] && pgbin=$(testenv_pg_bindir); then
+        "$pgbin/pg_ctl" -D "$pgdata" -m fast -w -t 20 stop >/dev/null 2>&1 ||
+            "$pgbin/pg_ctl" -D "$pgdata" -m immediate stop >/dev/null 2>&1
+    fi
+    case "${CNCA_PG_SOCKET:-}" in
+        /tmp/cnca-pg.*) rm -rf "$CNCA_PG_SOCKET" ;;
+    esac
+    return 0
 }

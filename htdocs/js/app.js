@@ -63,6 +63,8 @@
     }
     try { data = await res.json(); } catch (e) { data = null; }
     if (!data || typeof data !== 'object') data = { ok: false, error: 'http_' + res.status };
+    /* a POST that rotates the session (login, confirm) brings the new token */
+    if (session && typeof data.csrf === 'string' && data.csrf) session.csrf = data.csrf;
     data.status = res.status;
     if (!data.ok && !data.message) data.message = FALLBACK;
     return data;

@@ -94,10 +94,10 @@ use CncaFlow;
     # the audit trail: each proof, then the issuance with its serial
     my $audit = audit_since($mark, subject => $subject);
     my @events = map { "$_->{event}/$_->{outcome}" } @$audit;
-    my @want = ('apply/no_certificate', 'proof.carrier/pass', 'face.start/ok', 'proof.face/pass',
-        'issue/ok');
+    my @want = ('apply/no_certificate', 'proof.sms/pass', 'proof.carrier/pass', 'face.start/ok',
+        'proof.face/pass', 'issue/ok');
     is_deeply([ grep { my $e = $_; grep { $_ eq $e } @want } @events ], \@want,
-        '3.1 audit: apply, carrier pass, face start, face pass, issue, in that order')
+        '3.1 audit: apply, SMS pass, carrier pass, face start, face pass, issue, in that order')
       or diag explain \@events;
     my ($issue) = grep { $_->{event} eq 'issue' } @$audit;
     like($issue->{detail} // '', qr/serial=$serial/, '3.1 audit: the issuance row names the serial');
@@ -198,9 +198,14 @@ use CncaFlow;
 
     my $audit = audit_since($mark, subject => $subject);
     my @events = map { "$_->{event}/$_->{outcome}" } @$audit;
-    my @want = ('proof.carrier/fail', 'proof.bank/pass', 'proof.face/pass', 'issue/ok');
+    my @want = ('proof.sms/pass', 'proof.carrier/fail', 'proof.sms/pass', 'proof.bank/pass',
+        'proof.face/pass', 'issue/ok');
     is_deeply([ grep { my $e = $_; grep { $_ eq $e } @want } @events ], \@want,
-        '3.2 audit: carrier fail, bank pass, face pass, issue') or diag explain \@events;
+        '3.2 audit: SMS pass, carrier fail, SMS pass (reserved mobile), bank pass, face pass, issue')
+      or diag explain \@events;
+    my @sms = map { $_->{detail} } grep { $_->{event} eq 'proof.sms' } @$audit;
+    is_deeply(\@sms, [ 'mobile=' . masked_mobile($who->{mobile}), 'mobile=' . masked_mobile($bank_mobile) ],
+        '3.2 audit: each SMS proof names its (masked) mobile');
     my ($cf) = grep { $_->{event} eq 'proof.carrier' } @$audit;
     like($cf->{detail}, qr/reason=mismatch/, '3.2 audit: the carrier failure has its reason code');
     my ($bp) = grep { $_->{event} eq 'proof.bank' } @$audit;

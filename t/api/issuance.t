@@ -17,7 +17,11 @@ use CncaTest;
 use CncaFlow;
 
 my $var = dirname($ENV{CNCA_DB});
-my $validity_days = 365;    # CNCACertValidityDays: not set in the test config, the default
+# CNCACertValidityDays as the test config sets it (the default: 365)
+my $validity_days = 365;
+if (open my $fh, '<', 't/conf/extra.conf.in') {
+    while (<$fh>) { $validity_days = $1 if /^\s*CNCACertValidityDays\s+(\d+)/ }
+}
 my @ids;                    # every ID number enrolled here, for the cleartext check
 
 my @cases = (

@@ -23,19 +23,6 @@ our @EXPORT = qw(holder allow_sms send_sms prove_mobile prove_bank prove_face ca
 
 my $true = JSON::PP::true;
 
-# Apache::TestRequest::module2url (CncaTest::base_url for a vhost) sets the
-# default module for good, so that after one request to a vhost every
-# "main server" URL (api_url, sandbox_url, sms_code) pointed at that vhost.
-# Each URL is made with the default put back afterwards.
-{
-    no warnings 'redefine';
-    my $url = \&CncaTest::Client::url;
-    *CncaTest::Client::url = sub {
-        local $Apache::TestRequest::Module = $Apache::TestRequest::Module;
-        return $url->(@_);
-    };
-}
-
 # A new holder: enrolled through manual 3.1 on a new client (logged in there,
 # just enrolled). Returns ($client, {name, id_number, mobile, serial,
 # person_id}). %opt goes to CncaTest::enroll.

@@ -6,6 +6,7 @@ use warnings FATAL => 'all';
 use utf8;
 
 use Exporter 'import';
+use Encode ();
 use Test::More ();
 use DBI;
 use HTTP::Cookies;
@@ -15,7 +16,9 @@ use LWP::UserAgent;
 use Apache::TestRequest ();
 
 our @EXPORT = qw(client api_url db db_count id_number mobile json_of memcached_stop
-  memcached_start sandbox_url sms_code sandbox_person face_capture png enroll);
+  memcached_start sandbox_url sms_code sandbox_person face_capture png enroll sms_list
+  otp_hash audit_count apply_flow client_address error_log_offset error_log_leaks
+  memcached_dump memcached_leaks gateway_secret other_digits);
 
 my $json = JSON::PP->new->utf8->canonical;
 
@@ -27,6 +30,10 @@ for my $fh (map { Test::More->builder->$_ } qw(output failure_output todo_output
 our $vhost;    # a <VirtualHost> of extra.conf.in, or undef for the main server
 
 sub base_url {
+    # module2url remembers the vhost in a global that hostport() then
+    # honours: keep it to this call, or every later main-server URL would
+    # go to the last vhost used
+    local $Apache::TestRequest::Module;
     return Apache::TestRequest::module2url($vhost, { path => '' }) =~ s{/$}{}r if $vhost;
     my $h = Apache::TestRequest::hostport();
     return "http://$h";
@@ -41,7 +48,9 @@ sub json_of {
 }
 
 # A client with its own cookie jar, like one phone; vhost => NAME talks to
-# that <VirtualHost> of t/conf/extra.conf.in.
+# that <VirtualHost> of t/conf/extra.conf.in; from => ADDRESS connects from
+# that local address (any of 127.0.0.0/8, see client_address), so the
+# module sees a client address that no other test used.
 sub client {
     my (%opt) = @_;
     my $ua = LWP::UserAgent->new(
@@ -49,8 +58,14 @@ sub client {
         timeout => 30,
         max_redirect => 0,
         agent => 'Mozilla/5.0 (iPhone) MicroMessenger/8.0 cnca-test',
+        $opt{from} ? (local_address => $opt{from}) : (),
     );
     return bless { ua => $ua, csrf => undef, vhost => $opt{vhost} }, 'CncaTest::Client';
+}
+
+# A loopback address of its own for a test (127.x.y.z; the whole /8 is local).
+sub client_address {
+    return sprintf('127.%d.%d.%d', 2 + int(rand(250)), int(rand(256)), 2 + int(rand(250)));
 }
 
 sub db {
@@ -103,6 +118,161 @@ sub id_hash {
     require Digest::SHA;
     my $k = Digest::SHA::hmac_sha256('cnca:id-hash', master_key());
     return Digest::SHA::hmac_sha256_hex($idn, $k);
+}
+
+# Another digit string of the same length (the code plus K, default 1,
+# wrapping). It works on a copy: arithmetic on the caller's own variable
+# would make JSON::PP send that code as a JSON number afterwards.
+sub other_digits {
+    my ($digits, $k) = @_;
+    my $n = length $digits;
+    return sprintf('%0*d', $n, ($digits + ($k // 1)) % (10**$n));
+}
+
+# The keyed hash the SMS limits count a mobile by (sms_sends.mobile_hash):
+# HMAC-SHA256 of the mobile under the key derived for "otp".
+sub otp_hash {
+    my ($mobile) = @_;
+    require Digest::SHA;
+    my $k = Digest::SHA::hmac_sha256('cnca:otp', master_key());
+    return Digest::SHA::hmac_sha256_hex($mobile, $k);
+}
+
+# The shared secret of the gateway and the sandbox (the file's text, trimmed).
+sub gateway_secret {
+    my $file = $ENV{CNCA_DB} =~ s{cnca\.db$}{gateway.secret}r;
+    open my $fh, '<', $file or die "no $file";
+    local $/;
+    my $s = <$fh>;
+    $s =~ s/^\s+|\s+$//g;
+    return $s;
+}
+
+# Audit rows matching event, outcome and (optionally) a detail LIKE pattern
+# and the client address.
+sub audit_count {
+    my (%w) = @_;
+    my (@where, @args);
+    for my $col (qw(event outcome client subject)) {
+        next unless defined $w{$col};
+        push @where, "$col = ?";
+        push @args, $w{$col};
+    }
+    if (defined $w{detail}) {
+        push @where, 'detail LIKE ?';
+        push @args, $w{detail};
+    }
+    if (defined $w{since}) {
+        push @where, 'at >= ?';
+        push @args, $w{since};
+    }
+    return db_count('SELECT COUNT(*) FROM audit' . (@where ? ' WHERE ' . join(' AND ', @where) : ''),
+        @args);
+}
+
+# POST /apply for a new person (or the given one); dies unless 200. Returns
+# the identity used: { name, id_number, mobile }.
+sub apply_flow {
+    my ($c, %opt) = @_;
+    my %who = (
+        name => $opt{name} // '刘德华',
+        id_number => $opt{id_number} // id_number(),
+        mobile => $opt{mobile} // mobile('139'),
+    );
+    my ($r) = $c->post('/apply', \%who);
+    die 'apply: ' . $r->code . ' ' . $r->decoded_content unless $r->code == 200;
+    return \%who;
+}
+
+# httpd's error_log of this test run (Apache::Test's t_logs).
+sub error_log_path {
+    require Apache::Test;
+    return Apache::Test::vars('t_logs') . '/error_log';
+}
+
+# Where the error_log ends now: error_log_leaks reads from there.
+sub error_log_offset { return -s error_log_path() // 0 }
+
+# The error_log lines written since OFFSET that show one of the values in
+# the clear. Values are matched as whole tokens (not inside a longer run of
+# digits or letters). Two kinds of lines are the test rig's own and skipped:
+# the requests the tests make to the sandbox's SMS inbox (API.md puts the
+# mobile in that URL) and httpd's trace of the sandbox captcha header
+# (CNCASandbox On sends the answer there by design); mpm_event's trace
+# lines are skipped because they are nothing but timer numbers. Short
+# values (the 4-digit captcha answers) are looked for only in the lines of
+# mod_cnca and mod_cnca_sandbox, where they would be a leak, not chance.
+sub error_log_leaks {
+    my ($offset, @values) = @_;
+    my @found;
+    open my $fh, '<:raw', error_log_path() or return ['no error_log'];
+    seek $fh, $offset, 0;
+    while (my $line = <$fh>) {
+        next if $line =~ m{/sandbox/sms\?mobile=|X-CNCA-Sandbox-Captcha:|\[mpm_event:trace};
+        my $text = $line =~ s/^\[[^\]]*\] //r;    # the time stamp
+        my $ours = $text =~ /^\[cnca(?:_sandbox)?:/;
+        for my $v (@values) {
+            next unless defined $v && length $v;
+            next if length($v) < 6 && !$ours;
+            my $bytes = Encode::is_utf8($v) ? Encode::encode('UTF-8', $v) : $v;
+            if ($text =~ /(?<![0-9A-Za-z])\Q$bytes\E(?![0-9A-Za-z])/) {
+                push @found, "$v in: " . substr($text, 0, 200);
+            }
+        }
+    }
+    return \@found;
+}
+
+# Every key and value memcached holds now: { key => value }. Uses the LRU
+# crawler's metadump (memcached >= 1.4.31) to list the keys.
+sub memcached_dump {
+    require IO::Socket::INET;
+    my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $ENV{CNCA_MC_PORT},
+        Timeout => 5) or die "memcached: $!";
+    my @keys;
+    print $s "lru_crawler metadump all\r\n";
+    while (my $l = <$s>) {
+        last if $l =~ /^(END|ERROR|CLIENT_ERROR|SERVER_ERROR)/;
+        push @keys, $1 if $l =~ /^key=(\S+)/;
+    }
+    my %kv;
+    for my $k (map { s/%([0-9A-Fa-f]{2})/chr hex $1/ger } @keys) {
+        print $s "get $k\r\n";
+        my $h = <$s>;
+        next unless defined $h && $h =~ /^VALUE \S+ \d+ (\d+)/;
+        my $len = $1;
+        my $val = '';
+        read($s, $val, $len + 2) == $len + 2 or die 'memcached: short read';
+        <$s>;    # END
+        $kv{$k} = substr($val, 0, $len);
+    }
+    close $s;
+    return \%kv;
+}
+
+# The keys or values of memcached that show one of the values in the clear
+# (text such as names as UTF-8): as a token of its own in the raw text (a
+# base64url blob cannot match by chance: its neighbours are base64
+# characters), or anywhere in the bytes a base64 value decodes to.
+sub memcached_leaks {
+    my ($kv, @values) = @_;
+    require MIME::Base64;
+    my @found;
+    for my $k (sort keys %$kv) {
+        my $raw = $kv->{$k};
+        my $decoded = '';
+        if ($raw =~ /^[A-Za-z0-9_\-+\/]+=*$/) {
+            $decoded = MIME::Base64::decode_base64($raw =~ tr{-_}{+/}r);
+        }
+        for my $v (@values) {
+            next unless defined $v && length $v;
+            my $bytes = Encode::is_utf8($v) ? Encode::encode('UTF-8', $v) : $v;
+            push @found, "$v in $k"
+                if "$k $raw" =~ /(?<![0-9A-Za-z_\-])\Q$bytes\E(?![0-9A-Za-z_\-])/
+                || index($decoded, $bytes) >= 0;
+        }
+    }
+    return \@found;
 }
 
 # The newest SMS code the sandbox received for mobile (after $after_id).

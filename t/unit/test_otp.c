@@ -96,8 +96,8 @@ static void test_captcha_expiry(void)
     is_int(cnca_captcha_check(sess, p, &key, "5678", NOW + CNCA_CAPTCHA_TTL), CNCA_OTP_OK,
            "captcha: right at 300 s: still good");
     cnca_captcha_remember(sess, p, &key, "5678", NOW);
-    is_int(cnca_captcha_check(sess, p, &key, "5678", NOW + CNCA_CAPTCHA_TTL + 1),
-           CNCA_OTP_EXPIRED, "captcha: right at 301 s: expired");
+    is_int(cnca_captcha_check(sess, p, &key, "5678", NOW + CNCA_CAPTCHA_TTL + 1), CNCA_OTP_EXPIRED,
+           "captcha: right at 301 s: expired");
     ok(!sess->captcha_hash, "captcha: an expired one is cleared");
 }
 
@@ -146,8 +146,8 @@ static void test_sms_single_use(void)
            "sms: the right code passes");
     ok(!sess->sms_hash && !sess->sms_mobile && !sess->sms_exp, "sms: used up");
     ok(sess->dirty, "sms: the session must be saved");
-    is_int(cnca_sms_code_check(sess, p, &key, MOBILE, "012345", NOW + 11, &left),
-           CNCA_OTP_EXPIRED, "sms: the right code a second time: expired");
+    is_int(cnca_sms_code_check(sess, p, &key, MOBILE, "012345", NOW + 11, &left), CNCA_OTP_EXPIRED,
+           "sms: the right code a second time: expired");
 }
 
 static void test_sms_tries(void)
@@ -206,13 +206,11 @@ static void test_sms_expiry(void)
     is_int(cnca_sms_code_check(sess, p, &key, MOBILE, "314159", NOW + CNCA_SMS_CODE_TTL, &left),
            CNCA_OTP_OK, "sms: right at 300 s: passes");
     cnca_sms_code_remember(sess, p, &key, MOBILE, "314159", NOW);
-    is_int(cnca_sms_code_check(sess, p, &key, MOBILE, "314159", NOW + CNCA_SMS_CODE_TTL + 1,
-                               &left),
+    is_int(cnca_sms_code_check(sess, p, &key, MOBILE, "314159", NOW + CNCA_SMS_CODE_TTL + 1, &left),
            CNCA_OTP_EXPIRED, "sms: right at 301 s: expired");
     ok(!sess->sms_hash, "sms: an expired code is cleared");
     cnca_sms_code_remember(sess, p, &key, MOBILE, "314159", NOW);
-    is_int(cnca_sms_code_check(sess, p, &key, MOBILE, "000000", NOW + CNCA_SMS_CODE_TTL + 1,
-                               &left),
+    is_int(cnca_sms_code_check(sess, p, &key, MOBILE, "000000", NOW + CNCA_SMS_CODE_TTL + 1, &left),
            CNCA_OTP_EXPIRED, "sms: a wrong code after expiry: expired, not wrong");
     is_int(left, 0, "sms: and no tries left reported");
 }
@@ -273,8 +271,7 @@ static void test_sms_tries_persist(void)
     is_int(back->sms_tries, 2, "the tries come back");
     is_int(cnca_sms_code_check(back, p, &key, MOBILE, "161803", NOW, &left), CNCA_OTP_OK,
            "the code still passes after the trip");
-    is_int(cnca_captcha_check(back, p, &key, "9876", NOW), CNCA_OTP_OK,
-           "so does the captcha");
+    is_int(cnca_captcha_check(back, p, &key, "9876", NOW), CNCA_OTP_OK, "so does the captcha");
 }
 
 static void test_sms_text(void)
@@ -398,8 +395,8 @@ static int load_schema(apr_pool_t *p, const char *path)
     char *text, *s, *stmt;
     int failed = 0;
 
-    if (apr_file_open(&f, path, APR_FOPEN_READ, 0, p) != APR_SUCCESS
-        || apr_file_info_get(&fi, APR_FINFO_SIZE, f) != APR_SUCCESS) {
+    if (apr_file_open(&f, path, APR_FOPEN_READ, 0, p) != APR_SUCCESS ||
+        apr_file_info_get(&fi, APR_FINFO_SIZE, f) != APR_SUCCESS) {
         return -1;
     }
     len = (apr_size_t)fi.size;
@@ -422,8 +419,8 @@ static int load_schema(apr_pool_t *p, const char *path)
             int nrows;
             *s = '\0';
             stmt += strspn(stmt, " \t\r\n");
-            if (*stmt && strncasecmp(stmt, "PRAGMA", 6)
-                && apr_dbd_query(db.driver, db.handle, &nrows, stmt) != 0) {
+            if (*stmt && strncasecmp(stmt, "PRAGMA", 6) &&
+                apr_dbd_query(db.driver, db.handle, &nrows, stmt) != 0) {
                 printf("#   schema statement failed: %s\n", stmt);
                 ++failed;
             }
@@ -444,9 +441,9 @@ static int db_setup(apr_pool_t *p, const char *argv0)
         return 0;
     }
     close(fd);
-    if (apr_dbd_init(p) != APR_SUCCESS
-        || apr_dbd_get_driver(p, "sqlite3", &db.driver) != APR_SUCCESS
-        || apr_dbd_open_ex(db.driver, p, db_path, &db.handle, &err) != APR_SUCCESS) {
+    if (apr_dbd_init(p) != APR_SUCCESS ||
+        apr_dbd_get_driver(p, "sqlite3", &db.driver) != APR_SUCCESS ||
+        apr_dbd_open_ex(db.driver, p, db_path, &db.handle, &err) != APR_SUCCESS) {
         printf("# no SQLite through APR DBD: %s\n", err ? err : "no driver");
         return 0;
     }
@@ -472,8 +469,8 @@ static int sends(apr_pool_t *p, const char *where)
     const char *sql = apr_pstrcat(p, "SELECT COUNT(*) FROM sms_sends WHERE ", where, NULL);
     int n = -1;
 
-    if (apr_dbd_select(db.driver, p, db.handle, &res, sql, 0) == 0
-        && apr_dbd_get_row(db.driver, p, res, &row, -1) == 0) {
+    if (apr_dbd_select(db.driver, p, db.handle, &res, sql, 0) == 0 &&
+        apr_dbd_get_row(db.driver, p, res, &row, -1) == 0) {
         n = atoi(apr_dbd_get_entry(db.driver, row, 0));
         while (apr_dbd_get_row(db.driver, p, res, &row, -1) == 0)
             ;
@@ -537,7 +534,8 @@ static void test_reserve(void)
     }
     is_int(sends(p, "mobile_hash = 'HASH-A'"), 10, "reserve: 10 sends of A");
     w = reserve(p, &lim, "HASH-A", "10.0.0.3", t + 3601, &why);
-    is_int(w, (int)(NOW + 86400 - (t + 3601)), "reserve: the eleventh in the day waits for the oldest");
+    is_int(w, (int)(NOW + 86400 - (t + 3601)),
+           "reserve: the eleventh in the day waits for the oldest");
     is_str(why, "daily", "reserve: by the daily limit");
     is_int(reserve(p, &lim, "HASH-A", "10.0.0.3", NOW + 86401, &why), 0,
            "reserve: once the oldest has left the day: goes again");
@@ -583,8 +581,8 @@ int main(int argc, char **argv)
 
     (void)argc;
     cnca_log_set_sink(log_sink, NULL);
-    if (cnca_random(key.bytes, sizeof(key.bytes)) != APR_SUCCESS
-        || cnca_random(other_key.bytes, sizeof(other_key.bytes)) != APR_SUCCESS) {
+    if (cnca_random(key.bytes, sizeof(key.bytes)) != APR_SUCCESS ||
+        cnca_random(other_key.bytes, sizeof(other_key.bytes)) != APR_SUCCESS) {
         printf("Bail out! no randomness\n");
         return 1;
     }
@@ -602,8 +600,7 @@ int main(int argc, char **argv)
     if (db_setup(p, argv[0])) {
         test_reserve();
         test_reserve_db_down();
-    }
-    else {
+    } else {
         ok(0, "an SQLite database for cnca_sms_reserve");
     }
     if (db.handle) {

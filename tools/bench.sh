@@ -1,0 +1,310 @@
+#!/bin/sh
+# `make bench`: starts its own instance of the service as `make run` does
+# (conf/bench.conf = conf/dev.conf + a raised per-client SMS cap: httpd event
+# MPM, memcached, SQLite, the sandbox gateway) on free ports, with its run
+# folder in bench/run/ (remade each time), and prints four tables:
+#
+#   1. per-request cost: wrk on a static page and on GET /cnca/api/session
+#   2. full enrollments per second (bench/enroll_driver, libcurl multi)
+#   3. issuance: cnca_ca_issue vs bare OpenSSL keygen + sign (bench/issue_bench)
+#   4. memory: RSS of each httpd child before and after 100,000 API requests
+#
+# then the targets and whether they were met. Everything it started is
+# stopped at the end (also on Ctrl-C). BENCHMARKS.md holds the figures.
+#
+# Knobs (environment): BENCH_SECONDS (wrk run, default 10), BENCH_CONNECTIONS
+# (wrk, default 32), BENCH_ENROLL_SECONDS (30), BENCH_APPLICANTS (64),
+# BENCH_ISSUE_SECONDS (2; RSA longer), BENCH_MEM_REQUESTS (100000),
+# BENCH_KEY_ALG (ec-p256), BENCH_PARTS ("1 2 3 4"), BENCH_EXTRA_CONF (a
+# file of directives added after conf/dev.conf: to measure a proposed change).
+set -eu
+top=$(cd "$(dirname "$0")/.." && pwd)
+run="$top/bench/run"
+. "$top/tools/testenv.sh"
+
+secs=${BENCH_SECONDS:-10}
+conns=${BENCH_CONNECTIONS:-32}
+enroll_secs=${BENCH_ENROLL_SECONDS:-30}
+applicants=${BENCH_APPLICANTS:-64}
+issue_secs=${BENCH_ISSUE_SECONDS:-2}
+mem_requests=${BENCH_MEM_REQUESTS:-100000}
+alg=${BENCH_KEY_ALG:-ec-p256}
+parts=${BENCH_PARTS:-1 2 3 4}
+
+die() {
+    echo "bench.sh: $*" >&2
+    exit 1
+}
+
+for tool in wrk cc memcached sqlite3 openssl /usr/sbin/apache2; do
+    command -v "$tool" >/dev/null 2>&1 || die "$tool is missing (make deps)"
+done
+[ -f "$top/build/libcnca.a" ] && [ -f "$top/build/mod_cnca.so" ] ||
+    die "build the module first (make bench does)"
+
+# ---- the instance ----
+rm -rf "$run"
+mkdir -p "$run/logs"
+make -s -C "$top/bench" >/dev/null || die "building bench/ failed"
+umask 077
+openssl rand -hex 32 >"$run/master.key"
+openssl rand -hex 24 >"$run/gateway.secret"
+umask 022
+if [ -n "${BENCH_EXTRA_CONF:-}" ]; then
+    cp "$BENCH_EXTRA_CONF" "$run/extra.conf"
+else
+    echo "# (no BENCH_EXTRA_CONF)" >"$run/extra.conf"
+fi
+sqlite3 "$run/cnca.db" <"$top/sql/schema.sqlite.sql" >/dev/null
+sqlite3 "$run/cnca.db" <"$top/sql/sandbox.sqlite.sql" >/dev/null
+# one CA of each kind (issue_bench); the server's is the one for its key
+# algorithm, as `make run` pairs them
+for kind in ec sm2 rsa; do
+    sh "$top/tools/devca.sh" "$kind" "$run/ca-$kind" >/dev/null
+done
+case "$alg" in
+    sm2) kind=sm2 ;;
+    rsa-*) kind=rsa ;;
+    *) kind=ec ;;
+esac
+mkdir -p "$run/ca"
+cp -p "$run/ca-$kind/ca.crt" "$run/ca-$kind/ca.key" "$run/ca/"
+
+if [ "$(id -u)" = 0 ]; then
+    user=cnca
+    id "$user" >/dev/null 2>&1 || user=nobody
+    chown -R "$user" "$run"
+    chmod 755 "$run"
+    mcuser="-u $user"
+else
+    user=$(id -un)
+    mcuser=""
+fi
+group=$(id -gn "$user")
+port=$(free_port)
+mc_port=$(free_port)
+base="http://127.0.0.1:$port"
+
+mc_pid=""
+httpd_pid=""
+stop() {
+    trap - INT TERM EXIT
+    if [ -n "$httpd_pid" ] && kill -TERM "$httpd_pid" 2>/dev/null; then
+        wait "$httpd_pid" 2>/dev/null || true
+    fi
+    if [ -n "$mc_pid" ]; then
+        kill "$mc_pid" 2>/dev/null || true
+        wait "$mc_pid" 2>/dev/null || true
+    fi
+}
+trap stop EXIT
+trap 'exit 130' INT TERM
+
+# shellcheck disable=SC2086
+memcached -l 127.0.0.1 -p "$mc_port" -U 0 -m 64 -c 4096 $mcuser &
+mc_pid=$!
+
+export CNCA_TOP="$top" CNCA_RUN="$run" CNCA_PORT="$port" CNCA_MC_PORT="$mc_port" \
+    CNCA_USER="$user" CNCA_GROUP="$group" CNCA_KEY_ALG="$alg"
+/usr/sbin/apache2 -f "$top/conf/bench.conf" -t >/dev/null 2>&1 ||
+    /usr/sbin/apache2 -f "$top/conf/bench.conf" -t
+/usr/sbin/apache2 -f "$top/conf/bench.conf" -DFOREGROUND &
+httpd_pid=$!
+
+driver="$run/bin/enroll_driver"
+i=0
+until "$driver" cookie "$base" >/dev/null 2>&1; do
+    i=$((i + 1))
+    [ $i -lt 300 ] || die "httpd did not answer on $base within 30 s (see $run/logs/error_log)"
+    kill -0 "$httpd_pid" 2>/dev/null || die "httpd did not start (see $run/logs/error_log)"
+    sleep 0.1
+done
+
+# ---- helpers ----
+out="$run/bench.out"
+: >"$out"
+say() {
+    printf '%s\n' "$*" | tee -a "$out"
+}
+# the tables of a program's output (its RESULT lines kept aside)
+show() {
+    grep -v '^RESULT ' "$1" | tee -a "$out"
+}
+result() { # FILE KEY [MATCH]: the value of KEY= on the RESULT line (matching MATCH)
+    grep "^RESULT .*${3:-}" "$1" | head -n 1 | tr ' ' '\n' | sed -n "s/^$2=//p"
+}
+wrkval() { # FILE KEY
+    grep '^WRK ' "$1" | tr ' ' '\n' | sed -n "s/^$2=//p"
+}
+load() {
+    cut -d' ' -f1-3 /proc/loadavg
+}
+errors_logged() {
+    grep -c -E '\[(cnca|cnca_sandbox|dbd|core|mpm_event):(error|crit|alert|emerg)\]' \
+        "$run/logs/error_log" 2>/dev/null || true
+}
+children() {
+    ps -o pid= --ppid "$(cat "$run/httpd.pid")" | tr -d ' '
+}
+rss_of() {
+    sed -n 's/^VmRSS:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$1/status" 2>/dev/null || echo 0
+}
+ratio() {
+    awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'
+}
+verdict() { # met when $1 >= $2 (awk numbers)
+    awk -v a="$1" -v b="$2" 'BEGIN { print (a >= b) ? "met" : "MISSED" }'
+}
+
+cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
+say "# mod_cnca benchmarks ($(date -u '+%Y-%m-%d %H:%M UTC'))"
+say ""
+say "machine: $(nproc) CPUs ($cpu), $(awk '/MemTotal/ { printf "%d MB", $2 / 1024 }' /proc/meminfo) RAM," \
+    "Linux $(uname -r), Debian $(cat /etc/debian_version 2>/dev/null || echo '?')"
+say "stack: $(/usr/sbin/apache2 -v | sed -n 's/^Server version: //p') event MPM (conf/dev.conf:" \
+    "2-4 children x 64 threads), memcached $(memcached -V | cut -d' ' -f2)," \
+    "SQLite $(sqlite3 --version | cut -d' ' -f1) (WAL), $(openssl version | cut -d' ' -f1-2);" \
+    "key algorithm $alg; server $base"
+say "load average at start: $(load) (other work on the machine skews every figure)"
+if [ -n "${BENCH_EXTRA_CONF:-}" ]; then
+    say "extra configuration ($BENCH_EXTRA_CONF):"
+    grep -v '^[[:space:]]*\(#\|$\)' "$run/extra.conf" | sed 's/^/    /' | tee -a "$out"
+fi
+
+# ---- 1. per-request cost ----
+api_rps=0
+static_rps=0
+case " $parts " in *" 1 "*)
+    say ""
+    say "## 1. Per-request cost (wrk -t2 -c$conns -d${secs}s, back to back)"
+    say ""
+    cookie=$("$driver" cookie "$base") || die "no session for the API run"
+    # a second of each first: children, threads, keep-alive connections up
+    BENCH_COOKIE="" wrk -t2 -c"$conns" -d1s -s "$top/bench/wrk.lua" "$base/cnca/index.html" >/dev/null
+    BENCH_COOKIE="$cookie" wrk -t2 -c"$conns" -d1s -s "$top/bench/wrk.lua" \
+        "$base/cnca/api/session" >/dev/null
+    BENCH_COOKIE="" wrk -t2 -c"$conns" -d"${secs}s" -s "$top/bench/wrk.lua" \
+        "$base/cnca/index.html" >"$run/wrk-static.out"
+    BENCH_COOKIE="$cookie" wrk -t2 -c"$conns" -d"${secs}s" -s "$top/bench/wrk.lua" \
+        "$base/cnca/api/session" >"$run/wrk-api.out"
+    static_rps=$(wrkval "$run/wrk-static.out" rps)
+    api_rps=$(wrkval "$run/wrk-api.out" rps)
+    say "| request | req/s | p50 ms | p99 ms | errors | non-2xx |"
+    say "| --- | ---: | ---: | ---: | ---: | ---: |"
+    for f in static api; do
+        case $f in
+            static) what="GET /cnca/index.html (static)" ;;
+            *) what="GET /cnca/api/session (existing session)" ;;
+        esac
+        say "| $what | $(wrkval "$run/wrk-$f.out" rps) | $(wrkval "$run/wrk-$f.out" p50_ms)" \
+            "| $(wrkval "$run/wrk-$f.out" p99_ms) | $(wrkval "$run/wrk-$f.out" errors)" \
+            "| $(wrkval "$run/wrk-$f.out" non2xx) |"
+    done
+    say ""
+    say "API/static throughput: $(ratio "$api_rps" "$static_rps")"
+    ;;
+esac
+
+# ---- 2. enrollments ----
+enroll_rate=0
+enroll_fail=-1
+case " $parts " in *" 2 "*)
+    say ""
+    say "## 2. Full enrollments (manual 3.1, $applicants concurrent applicants, ${enroll_secs}s, $alg)"
+    say ""
+    # 3 s of warm-up with other applicants (not counted)
+    "$driver" enroll "$base" "$applicants" 3 5000000 >"$run/enroll-warmup.out" 2>&1 || true
+    errs_before=$(errors_logged)
+    "$driver" enroll "$base" "$applicants" "$enroll_secs" 0 >"$run/enroll.out" 2>"$run/enroll.err" ||
+        true
+    show "$run/enroll.out"
+    if [ -s "$run/enroll.err" ]; then
+        say ""
+        say "first failures:"
+        tee -a "$out" <"$run/enroll.err"
+    fi
+    enroll_rate=$(result "$run/enroll.out" rate)
+    enroll_fail=$(result "$run/enroll.out" failures)
+    say "error_log lines at error level during the run: $(($(errors_logged) - errs_before))"
+    ;;
+esac
+
+# ---- 3. issuance ----
+case " $parts " in *" 3 "*)
+    say ""
+    say "## 3. Issuance, one thread: cnca_ca_issue vs bare OpenSSL (keygen + minimal X509 + sign)"
+    say ""
+    "$run/bin/issue_bench" "$issue_secs" "$run/ca-ec" "$run/ca-sm2" "$run/ca-rsa" \
+        >"$run/issue.out" 2>"$run/issue.err" || { cat "$run/issue.err" >&2; die "issue_bench failed"; }
+    show "$run/issue.out"
+    ;;
+esac
+
+# ---- 4. memory ----
+max_growth=-1
+case " $parts " in *" 4 "*)
+    say ""
+    say "## 4. Memory: RSS of each httpd child around $mem_requests API requests"
+    say ""
+    say "(GET /session, POST /apply with an invalid ID number, GET /captcha in turn on 32" \
+        "sessions; after 10,000 requests of warm-up)"
+    say ""
+    "$driver" hammer "$base" 32 10000 >"$run/hammer-warmup.out" 2>&1 || true
+    kids=$(children)
+    for k in $kids; do
+        echo "$k $(rss_of "$k")"
+    done >"$run/rss-before"
+    "$driver" hammer "$base" 32 "$mem_requests" >"$run/hammer.out" 2>"$run/hammer.err" || true
+    say "| child pid | VmRSS before kB | VmRSS after kB | growth kB |"
+    say "| ---: | ---: | ---: | ---: |"
+    max_growth=0
+    while read -r k before; do
+        after=$(rss_of "$k")
+        if [ "$after" = 0 ]; then
+            say "| $k | $before | (exited) | n/a |"
+            continue
+        fi
+        growth=$((after - before))
+        [ "$growth" -gt "$max_growth" ] && max_growth=$growth
+        say "| $k | $before | $after | $growth |"
+    done <"$run/rss-before"
+    for k in $(children); do
+        grep -q "^$k " "$run/rss-before" || say "| $k | (new child) | $(rss_of "$k") | n/a |"
+    done
+    say ""
+    show "$run/hammer.out"
+    if [ -s "$run/hammer.err" ]; then
+        say "first failures:"
+        tee -a "$out" <"$run/hammer.err"
+    fi
+    ;;
+esac
+
+# ---- targets ----
+say ""
+say "## Targets"
+say ""
+say "| target | figure | |"
+say "| --- | --- | --- |"
+case " $parts " in *" 1 "*)
+    r=$(ratio "$api_rps" "$static_rps")
+    say "| API throughput >= 50% of static | $r | $(verdict "$r" 0.5) |" ;;
+esac
+case " $parts " in *" 2 "*)
+    v=$(verdict "$enroll_rate" 200)
+    [ "$enroll_fail" = 0 ] || v=MISSED
+    say "| >= 200 enrollments/s ($alg), 0 failures | $enroll_rate/s, $enroll_fail failures | $v |" ;;
+esac
+case " $parts " in *" 3 "*)
+    for a in ec-p256 sm2 rsa-2048 rsa-3072; do
+        r=$(result "$run/issue.out" ratio "alg=$a ")
+        [ -n "$r" ] && say "| issuance $a >= 50% of bare | $r | $(verdict "$r" 0.5) |"
+    done ;;
+esac
+case " $parts " in *" 4 "*)
+    v=$(awk -v g="$max_growth" 'BEGIN { print (g >= 0 && g <= 1024) ? "met" : "MISSED" }')
+    say "| child RSS growth <= 1 MB per 100,000 requests | max $max_growth kB" \
+        "per $mem_requests | $v |" ;;
+esac
+say ""
+say "load average at the end: $(load); everything above is in $out"
