@@ -37,14 +37,53 @@ static const char *masked(cnca_api_t *api, const char *mobile)
     return apr_pstrcat(api->r->pool, "mobile=", cnca_mask_mobile(api->r->pool, mobile), NULL);
 }
 
+/* Another request wrote the session since it was loaded: take what it
+ * wrote (the pointer api->sess stays, the callers hold it). */
+static apr_status_t reload_session(cnca_api_t *api)
+{
+    cnca_session_t *fresh = NULL;
+    apr_status_t rv =
+        cnca_session_load(&fresh, &api->sc->session_ctx, api->r->pool, api->sess->id, api->now);
+    if (rv == APR_SUCCESS) {
+        *api->sess = *fresh;
+    }
+    return rv;
+}
+
+#define CHECK_RETRIES 8
+
+/* The code checked against the session as stored, and the outcome (a try
+ * counted, the code used up) written back before it is answered: when a
+ * parallel request wrote the session first, the check is made again on
+ * what it wrote, so every wrong try counts and a code is used once. */
+static apr_status_t check_stored(cnca_otp_result_t *presult, int *pleft, cnca_api_t *api,
+                                 const char *mobile, const char *code)
+{
+    apr_status_t rv = APR_SUCCESS;
+    int i;
+
+    for (i = 0; i < CHECK_RETRIES; ++i) {
+        *presult = cnca_sms_code_check(api->sess, api->r->pool, &api->sc->key_otp, mobile, code,
+                                       api->now, pleft);
+        if ((rv = cnca_api_session_save(api)) != APR_EEXIST) {
+            return rv;
+        }
+        if ((rv = reload_session(api)) != APR_SUCCESS) {
+            return rv;
+        }
+    }
+    return APR_EEXIST;
+}
+
 /* agree:true and a 6-digit code; then the code for mobile, used up on
- * success (the session is written at once: of two parallel right answers,
- * one wins). OK with *pdone 0 to go on. */
+ * success (of two parallel right answers, one wins; parallel wrong ones
+ * each count). OK with *pdone 0 to go on. */
 static int check_code(cnca_api_t *api, const char *mobile, int *pdone)
 {
     apr_pool_t *p = api->r->pool;
     json_t *agree = api->body ? json_object_get(api->body, "agree") : NULL;
     const char *code, *msg;
+    cnca_otp_result_t result;
     json_t *extra;
     int left = 0;
     apr_status_t rv;
@@ -64,7 +103,17 @@ static int check_code(cnca_api_t *api, const char *mobile, int *pdone)
                        masked(api, mobile));
         return cnca_api_fail(api, "wrong_step", "请先获取短信验证码", NULL);
     }
-    switch (cnca_sms_code_check(api->sess, p, &api->sc->key_otp, mobile, code, api->now, &left)) {
+    rv = check_stored(&result, &left, api, mobile, code);
+    if (rv == APR_NOTFOUND) {
+        return cnca_api_fail(api, "no_session", NULL, NULL);
+    }
+    if (rv != APR_SUCCESS) {
+        ap_log_rerror(APLOG_MARK, rv == APR_EEXIST ? APLOG_WARNING : APLOG_ERR, rv, api->r,
+                      "CNCA00061: the SMS code check could not be stored");
+        api->sess->dirty = 0; /* nothing of this try is answered as done */
+        return cnca_api_fail(api, rv == APR_EEXIST ? "conflict" : "lookup_failed", NULL, NULL);
+    }
+    switch (result) {
         case CNCA_OTP_OK:
             break;
         case CNCA_OTP_WRONG:
@@ -83,9 +132,6 @@ static int check_code(cnca_api_t *api, const char *mobile, int *pdone)
             cnca_api_audit(api, "sms.verify", "expired", api->sess->person_id, subject_of(api),
                            masked(api, mobile));
             return cnca_api_fail(api, "sms_expired", NULL, NULL);
-    }
-    if ((rv = cnca_api_session_save(api)) != APR_SUCCESS) {
-        return cnca_api_fail(api, rv == APR_EEXIST ? "sms_expired" : "lookup_failed", NULL, NULL);
     }
     /* the applicant holds the phone: a proof of its own */
     cnca_api_audit(api, "proof.sms", "pass", api->sess->person_id, subject_of(api),

@@ -15,8 +15,7 @@
 # Knobs (environment): BENCH_SECONDS (wrk run, default 10), BENCH_CONNECTIONS
 # (wrk, default 32), BENCH_ENROLL_SECONDS (30), BENCH_APPLICANTS (64),
 # BENCH_ISSUE_SECONDS (2; RSA longer), BENCH_MEM_REQUESTS (100000),
-# BENCH_KEY_ALG (ec-p256), BENCH_PARTS ("1 2 3 4"), BENCH_EXTRA_CONF (a
-# file of directives added after conf/dev.conf: to measure a proposed change).
+# BENCH_KEY_ALG (ec-p256), BENCH_PARTS ("1 2 3 4").
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 run="$top/bench/run"
@@ -50,11 +49,6 @@ umask 077
 openssl rand -hex 32 >"$run/master.key"
 openssl rand -hex 24 >"$run/gateway.secret"
 umask 022
-if [ -n "${BENCH_EXTRA_CONF:-}" ]; then
-    cp "$BENCH_EXTRA_CONF" "$run/extra.conf"
-else
-    echo "# (no BENCH_EXTRA_CONF)" >"$run/extra.conf"
-fi
 sqlite3 "$run/cnca.db" <"$top/sql/schema.sqlite.sql" >/dev/null
 sqlite3 "$run/cnca.db" <"$top/sql/sandbox.sqlite.sql" >/dev/null
 # one CA of each kind (issue_bench); the server's is the one for its key
@@ -166,10 +160,6 @@ say "stack: $(/usr/sbin/apache2 -v | sed -n 's/^Server version: //p') event MPM 
     "SQLite $(sqlite3 --version | cut -d' ' -f1) (WAL), $(openssl version | cut -d' ' -f1-2);" \
     "key algorithm $alg; server $base"
 say "load average at start: $(load) (other work on the machine skews every figure)"
-if [ -n "${BENCH_EXTRA_CONF:-}" ]; then
-    say "extra configuration ($BENCH_EXTRA_CONF):"
-    grep -v '^[[:space:]]*\(#\|$\)' "$run/extra.conf" | sed 's/^/    /' | tee -a "$out"
-fi
 
 # ---- 1. per-request cost ----
 api_rps=0

@@ -7,6 +7,7 @@ PKGS="apache2 apache2-dev libaprutil1-dbd-sqlite3 libaprutil1-dbd-pgsql pkg-conf
 libssl-dev openssl libxml2-dev libxml2-utils libcurl4-openssl-dev libjansson-dev
 libmemcached-dev libmemcached-tools memcached libgd-dev fonts-dejavu-core sqlite3
 libapache2-mod-perl2 libwww-perl libjson-perl libhttp-cookies-perl libdbd-sqlite3-perl libgd-perl
+postgresql libdbd-pg-perl
 chromium wrk clang-format"
 
 missing=""

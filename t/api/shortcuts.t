@@ -121,6 +121,38 @@ sub refused {
     nothing_written($who2->{id_number}, 'verify before the SMS');
 }
 
+# ------------------------------------------------ many wrong codes at once
+# each wrong try counts, also when they come together (a try whose session
+# write loses the race is checked again on what the winner wrote): no two
+# answers report the same attempts left, and five tries void the code
+{
+    my $c = client();
+    my $who = applicant();
+    apply($c, $who);
+    send_sms($c, $who->{mobile});
+    my $code = sms_code($who->{mobile});
+    my @wrong = map { sprintf('%06d', ($code + $_ * 111111) % 1000000) } 1 .. 10;
+    my @res = in_parallel(map {
+        my $w = $_;
+        sub {
+            my ($r, $d) = $c->post('/verify/mobile', { sms_code => $w, agree => JSON::PP::true });
+            join ' ', $r->code, $d->{error} // 'ok', $d->{attempts_left} // '-';
+        }
+    } @wrong);
+    note(join "\n", @res);
+    my @left = sort map { (split / /)[2] } grep { /^400 sms_wrong / } @res;
+    is_deeply(\@left, [ 1, 2, 3, 4 ], 'ten wrong codes at once: four answered sms_wrong, each '
+        . 'with its own attempts_left') or diag explain \@res;
+    is(scalar(grep { /^(400 sms_expired|409 conflict|409 wrong_step) / } @res), 6,
+        'the other six: the code is void (or the session busy)') or diag explain \@res;
+    my ($r, $d) = verify_mobile($c, $who->{mobile}, no_sms => 1, code => $code);
+    isnt($r->code, 200, 'then the right code: refused');
+    is(step_of($c), 'apply-verify', 'no SMS proof');
+    my $counted = db_count(q{SELECT COUNT(*) FROM audit WHERE event = 'sms.verify'}
+          . q{ AND outcome IN ('wrong', 'voided') AND subject = ?}, subject_of($who->{id_number}));
+    is($counted, 5, 'five wrong tries audited');
+}
+
 # ------------------------------------------------ confirm another mobile
 {
     my $c = client();
