@@ -29,7 +29,7 @@ comma     := ,
 APXS_FLAGS := -Wc,-std=gnu11 $(addprefix -Wc$(comma),$(WARN)) -Wc,-O2 -Wc,-g \
               $(addprefix -Wc$(comma),$(PKG_CFLAGS))
 
-.PHONY: all deps run test test-unit test-api install clean format bench
+.PHONY: all deps run test test-unit unit install clean format bench
 
 all: $(BUILD)/mod_cnca.so $(BUILD)/mod_cnca_sandbox.so
 
@@ -69,6 +69,8 @@ deps:
 
 run: deps all
 	@sh tools/run.sh $(PORT)
+
+unit: $(UNIT_BIN)
 
 test-unit: $(UNIT_BIN)
 	prove --exec '' $(UNIT_BIN)

@@ -99,7 +99,11 @@ apr_status_t cnca_db_select(cnca_db_t *db, apr_pool_t *p, apr_array_header_t **p
     if (n < 0) {
         return APR_EINVAL;
     }
-    rc = apr_dbd_pselect(db->driver, p, db->handle, &res, st, 0, n, args);
+    /* random access: the pgsql driver then runs the statement at once, so a
+     * failure is an error (not "no rows"), the column count is known before
+     * the first row, and an empty answer costs no 100 ms poll; SQLite reads
+     * all rows either way */
+    rc = apr_dbd_pselect(db->driver, p, db->handle, &res, st, 1, n, args);
     if (rc != 0) {
         cnca_log_perror(CNCA_LOG_MARK, CNCA_LOG_ERR, APR_EGENERAL,
                         "CNCA00133: database query '%s' failed: %s", label, cnca_db_error(db, rc));
@@ -109,8 +113,13 @@ apr_status_t cnca_db_select(cnca_db_t *db, apr_pool_t *p, apr_array_header_t **p
     rows = apr_array_make(p, 4, sizeof(const char **));
     while ((rc = apr_dbd_get_row(db->driver, p, res, &row, -1)) == 0) {
         const char **vals = apr_pcalloc(p, sizeof(char *) * (ncols + 1));
+        /* SQL NULL is NULL: the pgsql driver's apr_dbd_get_entry gives ""
+         * there; apr_dbd_datum_get says APR_ENOENT on both drivers */
         for (i = 0; i < ncols; ++i) {
-            const char *v = apr_dbd_get_entry(db->driver, row, i);
+            const char *v = NULL;
+            if (apr_dbd_datum_get(db->driver, row, i, APR_DBD_TYPE_STRING, &v) != APR_ENOENT) {
+                v = apr_dbd_get_entry(db->driver, row, i);
+            }
             vals[i] = v ? apr_pstrdup(p, v) : NULL;
         }
         APR_ARRAY_PUSH(rows, const char **) = vals;
@@ -139,10 +148,29 @@ static apr_status_t raw(cnca_db_t *db, const char *sql)
     return APR_SUCCESS;
 }
 
+/* PostgreSQL's BEGIN takes no lock: a transaction-scoped advisory lock
+ * (key 'cnca', 1) makes the module's write transactions take turns, as
+ * SQLite's BEGIN IMMEDIATE does, so check-then-write (SMS limits, one
+ * certificate per person) stays free of races across httpd children and
+ * servers. The transactions are short; nothing slow runs inside them. */
+#define PGSQL_BEGIN "BEGIN; SELECT pg_advisory_xact_lock(1668178785, 1)"
+
 apr_status_t cnca_db_begin(cnca_db_t *db, apr_pool_t *p)
 {
+    const char *driver = apr_dbd_name(db->driver);
+    apr_status_t rv;
+
     (void)p;
-    return raw(db, strcmp(apr_dbd_name(db->driver), "sqlite3") ? "BEGIN" : "BEGIN IMMEDIATE");
+    if (!strcmp(driver, "sqlite3")) {
+        return raw(db, "BEGIN IMMEDIATE");
+    }
+    if (strcmp(driver, "pgsql")) {
+        return raw(db, "BEGIN");
+    }
+    if ((rv = raw(db, PGSQL_BEGIN)) != APR_SUCCESS) {
+        raw(db, "ROLLBACK"); /* never leave a pooled connection in a transaction */
+    }
+    return rv;
 }
 
 apr_status_t cnca_db_commit(cnca_db_t *db, apr_pool_t *p)

@@ -38,7 +38,9 @@ apr_status_t cnca_db_select(cnca_db_t *db, apr_pool_t *p, apr_array_header_t **p
 #define CNCA_DB_ROW(rows, i) (APR_ARRAY_IDX((rows), (i), const char **))
 
 /* Transactions that take the write lock up front (SQLite: BEGIN IMMEDIATE,
- * so two writers wait on busy_timeout instead of deadlocking). */
+ * so two writers wait on busy_timeout instead of deadlocking; PostgreSQL:
+ * BEGIN and a transaction-scoped advisory lock, so writers take turns
+ * across all servers). */
 apr_status_t cnca_db_begin(cnca_db_t *db, apr_pool_t *p);
 apr_status_t cnca_db_commit(cnca_db_t *db, apr_pool_t *p);
 void cnca_db_rollback(cnca_db_t *db, apr_pool_t *p);

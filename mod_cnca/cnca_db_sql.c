@@ -1,32 +1,36 @@
 /* Every SQL statement of the module, by label, portable between SQLite and
- * PostgreSQL (APR DBD placeholders; arguments are strings). */
+ * PostgreSQL (APR DBD placeholders; arguments are strings). Integer columns
+ * take %lld: the pgsql driver declares each %s parameter varchar, and
+ * PostgreSQL has no implicit cast from varchar to bigint (SQLite binds both
+ * as text and converts by column affinity). */
 #include "cnca_db.h"
 
 const cnca_db_stmt_t cnca_db_statements[] = {
     {"person_by_id_hash", "SELECT p.id, p.name, p.mobile, c.serial FROM persons p"
                           " LEFT JOIN certificates c ON c.person_id = p.id AND c.status = 'valid'"
                           " WHERE p.id_hash = %s"},
-    {"person_by_id", "SELECT id, name, mobile, id_enc, id_hash FROM persons WHERE id = %s"},
+    {"person_by_id", "SELECT id, name, mobile, id_enc, id_hash FROM persons WHERE id = %lld"},
     {"person_insert", "INSERT INTO persons (id_hash, id_enc, name, mobile, created_at, updated_at)"
-                      " VALUES (%s, %s, %s, %s, %s, %s)"},
-    {"person_update_mobile", "UPDATE persons SET mobile = %s, updated_at = %s WHERE id = %s"},
+                      " VALUES (%s, %s, %s, %s, %lld, %lld)"},
+    {"person_update_mobile", "UPDATE persons SET mobile = %s, updated_at = %lld WHERE id = %lld"},
     {"serial_insert", "INSERT INTO serials (serial, id_hash, algorithm, created_at)"
-                      " VALUES (%s, %s, %s, %s)"},
+                      " VALUES (%s, %s, %s, %lld)"},
     {"cert_insert",
      "INSERT INTO certificates (person_id, serial, algorithm, not_before, not_after, cert_pem,"
-     " key_enc, status, created_at) VALUES (%s, %s, %s, %s, %s, %s, %s, 'valid', %s)"},
+     " key_enc, status, created_at) VALUES (%lld, %s, %s, %lld, %lld, %s, %s, 'valid', %lld)"},
     {"cert_by_person", "SELECT serial, algorithm, not_before, not_after, status, cert_pem"
-                       " FROM certificates WHERE person_id = %s AND status = 'valid'"},
+                       " FROM certificates WHERE person_id = %lld AND status = 'valid'"},
     {"signature_upsert",
-     "INSERT INTO signatures (person_id, png_b64, source, updated_at) VALUES (%s, %s, %s, %s)"
+     "INSERT INTO signatures (person_id, png_b64, source, updated_at) VALUES (%lld, %s, %s, %lld)"
      " ON CONFLICT (person_id) DO UPDATE SET png_b64 = excluded.png_b64,"
      " source = excluded.source, updated_at = excluded.updated_at"},
-    {"signature_get", "SELECT png_b64 FROM signatures WHERE person_id = %s"},
+    {"signature_get", "SELECT png_b64 FROM signatures WHERE person_id = %lld"},
     {"audit_insert", "INSERT INTO audit (at, client, event, outcome, person_id, subject, detail)"
-                     " VALUES (%s, %s, %s, %s, %s, %s, %s)"},
-    {"sms_insert", "INSERT INTO sms_sends (at, mobile_hash, client) VALUES (%s, %s, %s)"},
+                     " VALUES (%lld, %s, %s, %s, %lld, %s, %s)"},
+    {"sms_insert", "INSERT INTO sms_sends (at, mobile_hash, client) VALUES (%lld, %s, %s)"},
     {"sms_stats_mobile", "SELECT COUNT(*), MIN(at), MAX(at) FROM sms_sends WHERE mobile_hash = %s"
-                         " AND at >= %s"},
-    {"sms_stats_client", "SELECT COUNT(*), MIN(at) FROM sms_sends WHERE client = %s AND at >= %s"},
+                         " AND at >= %lld"},
+    {"sms_stats_client",
+     "SELECT COUNT(*), MIN(at) FROM sms_sends WHERE client = %s AND at >= %lld"},
     {NULL, NULL},
 };

@@ -26,11 +26,16 @@ cnca_otp_result_t cnca_captcha_check(cnca_session_t *sess, apr_pool_t *p, const 
     const char *want = sess->captcha_hash;
     apr_int64_t exp = sess->captcha_exp;
 
+    if (!want) {
+        /* nothing to burn: the session stays as it is (no write that could
+         * make a parallel request which holds the captcha fail) */
+        return CNCA_OTP_EXPIRED;
+    }
     /* single use: a wrong try burns it as much as a right one */
     sess->captcha_hash = NULL;
     sess->captcha_exp = 0;
     sess->dirty = 1;
-    if (!want || now > exp) {
+    if (now > exp) {
         return CNCA_OTP_EXPIRED;
     }
     if (!answer ||

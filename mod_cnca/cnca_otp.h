@@ -22,7 +22,8 @@ typedef enum {
 void cnca_captcha_remember(cnca_session_t *sess, apr_pool_t *p, const cnca_key_t *key,
                            const char *answer, apr_int64_t now);
 
-/* Checks an answer; the captcha is used up whatever the outcome. */
+/* Checks an answer; the captcha is used up whatever the outcome (the
+ * session is then dirty; with no captcha there it is left unchanged). */
 cnca_otp_result_t cnca_captcha_check(cnca_session_t *sess, apr_pool_t *p, const cnca_key_t *key,
                                      const char *answer, apr_int64_t now);
 

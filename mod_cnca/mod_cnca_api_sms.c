@@ -37,6 +37,7 @@ int cnca_step_sms(cnca_api_t *api)
                                 api->sc->sms_client_daily};
     cnca_gw_response_t *resp;
     cnca_db_t *db;
+    cnca_otp_result_t verdict;
     json_t *obj;
     int wait;
     apr_status_t rv;
@@ -56,19 +57,20 @@ int cnca_step_sms(cnca_api_t *api)
     if (!cnca_flow_sms_allowed(sess, mobile, api->now, api->sc->face_max_age)) {
         return cnca_api_invalid(api, "mobile", "请使用您填写的手机号码获取验证码");
     }
-    switch (cnca_captcha_check(sess, p, &api->sc->key_otp, captcha, api->now)) {
-        case CNCA_OTP_OK:
-            break;
-        case CNCA_OTP_WRONG:
-            cnca_api_audit(api, "captcha", "wrong", sess->person_id, subject, masked);
-            return cnca_api_fail(api, "captcha_wrong", NULL, NULL);
-        default:
-            cnca_api_audit(api, "captcha", "expired", sess->person_id, subject, masked);
-            return cnca_api_fail(api, "captcha_expired", NULL, NULL);
+    verdict = cnca_captcha_check(sess, p, &api->sc->key_otp, captcha, api->now);
+    if (verdict != CNCA_OTP_OK) {
+        cnca_api_audit(api, "captcha", verdict == CNCA_OTP_WRONG ? "wrong" : "expired",
+                       sess->person_id, subject, masked);
     }
-    /* the captcha is spent: keep that even if what follows fails */
+    /* the captcha is spent whatever the answer, and that is written before
+     * the answer is told: of parallel answers to one captcha only the one
+     * whose write lands is judged, the others learn nothing (conflict) */
     if ((rv = cnca_api_session_save(api)) != APR_SUCCESS) {
         return cnca_api_fail(api, rv == APR_EEXIST ? "conflict" : "lookup_failed", NULL, NULL);
+    }
+    if (verdict != CNCA_OTP_OK) {
+        return cnca_api_fail(api, verdict == CNCA_OTP_WRONG ? "captcha_wrong" : "captcha_expired",
+                             NULL, NULL);
     }
     if ((rv = cnca_api_db(&db, api)) != APR_SUCCESS ||
         (rv = cnca_sms_reserve(&wait, &reason, db, p, &limits, mobile_hash(api, mobile),

@@ -103,7 +103,9 @@ static apr_status_t select_rows(request_rec *r, const char *label, row_fn *fn, v
     if (rv != APR_SUCCESS) {
         return rv;
     }
-    err = apr_dbd_pselect(dbd->driver, r->pool, dbd->handle, &res, st, 0, nargs, args);
+    /* random access: on pgsql a failure is then an error, not "no rows",
+     * and an empty answer costs no 100 ms poll (see cnca_db_select) */
+    err = apr_dbd_pselect(dbd->driver, r->pool, dbd->handle, &res, st, 1, nargs, args);
     if (err) {
         return db_error(r, dbd, err, label);
     }
@@ -128,10 +130,17 @@ static apr_status_t run(request_rec *r, const char *label, int nargs, const char
     return err ? db_error(r, dbd, err, label) : APR_SUCCESS;
 }
 
+/* NULL for SQL NULL: the pgsql driver's apr_dbd_get_entry gives "" there,
+ * apr_dbd_datum_get tells (APR_ENOENT) on both drivers. */
 static const char *column(apr_pool_t *p, const apr_dbd_driver_t *driver, apr_dbd_row_t *row,
                           int col)
 {
-    const char *v = apr_dbd_get_entry(driver, row, col);
+    const char *v = NULL;
+
+    if (apr_dbd_datum_get(driver, row, col, APR_DBD_TYPE_STRING, &v) == APR_ENOENT) {
+        return NULL;
+    }
+    v = apr_dbd_get_entry(driver, row, col);
     return v ? apr_pstrdup(p, v) : NULL;
 }
 

@@ -1,6 +1,13 @@
--- mod_cnca schema for PostgreSQL (kept equivalent to sql/schema.sqlite.sql).
--- Times are Unix seconds. ID numbers are never stored in the clear: id_enc is
--- AES-256-GCM under the master key, id_hash a keyed hash to find the row.
+-- mod_cnca schema for PostgreSQL (kept equivalent to sql/schema.sqlite.sql;
+-- build/unit/test_db_pgsql compares the two). Times are Unix seconds. ID
+-- numbers are never stored in the clear: id_enc is AES-256-GCM under the
+-- master key, id_hash a keyed hash to find the row.
+--
+-- Load with `psql -v ON_ERROR_STOP=1 -d DBNAME -f sql/schema.pgsql.sql`, then
+-- DBDriver pgsql and DBDParams "host=... dbname=DBNAME user=..." (a libpq
+-- connection string). Each write transaction of the module begins with
+-- pg_advisory_xact_lock(1668178785, 1) (0x636E6361 is "cnca"), so they run
+-- one at a time across all servers, as SQLite's BEGIN IMMEDIATE makes them.
 
 CREATE TABLE IF NOT EXISTS persons (
     id          BIGSERIAL PRIMARY KEY,

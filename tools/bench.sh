@@ -15,7 +15,9 @@
 # Knobs (environment): BENCH_SECONDS (wrk run, default 10), BENCH_CONNECTIONS
 # (wrk, default 32), BENCH_ENROLL_SECONDS (30), BENCH_APPLICANTS (64),
 # BENCH_ISSUE_SECONDS (2; RSA longer), BENCH_MEM_REQUESTS (100000),
-# BENCH_KEY_ALG (ec-p256), BENCH_PARTS ("1 2 3 4").
+# BENCH_KEY_ALG (ec-p256), BENCH_PARTS ("1 2 3 4"), BENCH_HOLD (1: keep the
+# instance running after the parts until Ctrl-C, e.g. to profile it with
+# perf while bench/run/bin/enroll_driver drives it).
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 run="$top/bench/run"
@@ -298,3 +300,7 @@ case " $parts " in *" 4 "*)
 esac
 say ""
 say "load average at the end: $(load); everything above is in $out"
+if [ "${BENCH_HOLD:-0}" = 1 ]; then
+    echo "holding the instance at $base (httpd $httpd_pid, memcached $mc_pid); Ctrl-C stops it"
+    wait "$httpd_pid" || true
+fi

@@ -5,7 +5,7 @@ cd "$(dirname "$0")/.."
 
 PKGS="apache2 apache2-dev libaprutil1-dbd-sqlite3 libaprutil1-dbd-pgsql pkg-config
 libssl-dev openssl libxml2-dev libxml2-utils libcurl4-openssl-dev libjansson-dev
-libmemcached-dev libmemcached-tools memcached libgd-dev fonts-dejavu-core sqlite3
+libmemcached-dev libmemcached-tools memcached libgd-dev fonts-dejavu-core fonts-wqy-microhei sqlite3
 libapache2-mod-perl2 libwww-perl libjson-perl libhttp-cookies-perl libdbd-sqlite3-perl libgd-perl
 postgresql libdbd-pg-perl
 chromium wrk clang-format"
@@ -38,5 +38,12 @@ fi
 if [ -f package-lock.json ] && { [ ! -d node_modules ] || [ package-lock.json -nt node_modules ]; }; then
     npm ci --no-audit --no-fund --loglevel=error
     touch node_modules
+fi
+# the pages' signature pad, from the package npm installed (a copy stays
+# committed in htdocs/vendor so that `make run` works without npm)
+pad=node_modules/signature_pad/dist/signature_pad.umd.min.js
+if [ -f "$pad" ] && ! cmp -s "$pad" htdocs/vendor/signature_pad.umd.min.js; then
+    mkdir -p htdocs/vendor
+    cp "$pad" htdocs/vendor/signature_pad.umd.min.js
 fi
 exit 0

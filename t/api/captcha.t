@@ -133,6 +133,30 @@ is($d->{field}, 'captcha', 'five digits: field captcha');
 ($r, $d) = $y->post('/sms', { mobile => $ywho->{mobile}, captcha => $answer });
 is($r->code, 200, 'the right answer still works after malformed ones');
 
+# --- parallel answers to one captcha: one is judged (the first whose burn
+# is written), the others learn nothing: conflict, or expired once it is gone
+for my $round (1 .. 3) {
+    my $pc = client();
+    my $pw = apply_flow($pc);
+    push @mobiles, $pw->{mobile};
+    push @ids, $pw->{id_number};
+    my $right = $pc->captcha;
+    push @answers, $right;
+    my @guesses = map { other_digits($right, $_) } 1 .. 7;
+    splice @guesses, ($round - 1) * 3, 0, $right;
+    my @got = parallel_post($pc, '/sms', map { { mobile => $pw->{mobile}, captcha => $_ } } @guesses);
+    my @judged = grep { $_->[0] == 200 || ($_->[1]{error} // '') eq 'captcha_wrong' } @got;
+    my @rest = grep { $_->[0] == 409 && $_->[1]{error} eq 'conflict'
+            || $_->[0] == 400 && $_->[1]{error} eq 'captcha_expired' } @got;
+    is(scalar @judged, 1, "round $round: of 8 parallel answers one is judged")
+        or diag(join ' ', map { "$_->[0]/" . ($_->[1]{error} // 'ok') } @got);
+    is(scalar(@rest), 8 - @judged, "round $round: the others: conflict or captcha_expired");
+    my $sent = grep { $_->[0] == 200 } @got;
+    is(scalar @{ sms_list($pw->{mobile}) }, $sent, "round $round: an SMS only if the right one won");
+    my ($r, $d) = $pc->post('/sms', { mobile => $pw->{mobile}, captcha => $right });
+    ok($r->code != 200, "round $round: the captcha is gone afterwards");
+}
+
 # --- a POST without the CSRF token does not touch the captcha
 $answer = $c->captcha;
 ($r, $d) = $c->post('/sms', { mobile => $who->{mobile}, captcha => wrong_answer($answer) },
@@ -149,7 +173,7 @@ my $rows = $dbh->selectall_arrayref('SELECT detail, subject FROM audit WHERE at 
     $since);
 my @bad = grep {
     my $t = join(' ', map { $_ // '' } @$_);
-    grep { $t =~ /\Q$_\E/ } @mobiles, @ids
+    grep { $t =~ /(?<![0-9A-Za-z])\Q$_\E(?![0-9A-Za-z])/ } @mobiles, @ids
 } @$rows;
 is(scalar @bad, 0, 'no full mobile or ID number in the audit rows');
 $dbh->disconnect;

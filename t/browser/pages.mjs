@@ -413,4 +413,27 @@ export default function register(test) {
     assert.deepEqual(posts.map((c) => c.headers['x-cnca-csrf']), ['csrf-token', 'rotated-token']);
     assert.equal(only(calls, 'GET session').length, 1, 'asked GET session again');
   });
+
+  /* Manual 6.7: every row, word for word, with the cause the manual gives. */
+  const ROWS_67 = [
+    ['申请数字证书失败，请尝试重新采集或致电 962600 咨询！', '提交用户的认证信息失败'],
+    ['认证失败：“XXXXXX”。如有疑问，请拨打 962600。', '具体错误原因显示于“XXXXXX”中'],
+    ['查询证书信息出现异常，请尝试重新采集或致电 962600 咨询！', '查询用户的个人证书信息时系统出现异常'],
+    ['申请数字证书失败，请确认您提交的信息。如有疑问，请拨打 962600。', '修改手机号出现异常'],
+    ['修改手机号码失败，请重新修改或致电 962600 咨询！', '修改手机号出现异常'],
+    ['认证期间发生错误，请稍后再试！', '人脸识别后，获取用户信息失败'],
+    ['系统异常，请稍后重试！', '查询用户证书是否存在时，系统出现异常'],
+    ['face auth accor error', '进入人脸识别环节，系统对用户信息处理失败'],
+    ['modify mobile accor error', '人脸识别通过后，修改手机失败'],
+  ];
+  pageTest('help: every row of manual 6.7 with its cause and what to do', 'help.html', {}, async (page) => {
+    await page.locator('footer').getByText('客户服务热线: 962600').waitFor();
+    const rows = await page.evaluate(() => [...document.querySelectorAll('#errors ~ dl.errs')[0].children]
+      .map((d) => [d.querySelector('dt').textContent.trim(), [...d.querySelectorAll('dd')].map((x) => x.textContent)]));
+    assert.deepEqual(rows.map((r) => r[0]), ROWS_67.map((r) => r[0]));
+    ROWS_67.forEach(([message, cause], i) => {
+      assert.ok(rows[i][1].some((dd) => dd.startsWith('原因：' + cause)), message + ': ' + rows[i][1]);
+      assert.ok(rows[i][1].some((dd) => /^处理：\S/.test(dd)), message + ': no 处理');
+    });
+  });
 }

@@ -18,7 +18,7 @@ use Apache::TestRequest ();
 our @EXPORT = qw(client api_url db db_count id_number mobile json_of memcached_stop
   memcached_start sandbox_url sms_code sandbox_person face_capture png enroll sms_list
   otp_hash audit_count apply_flow client_address error_log_offset error_log_leaks
-  memcached_dump memcached_leaks gateway_secret other_digits);
+  memcached_dump memcached_leaks gateway_secret other_digits parallel_post);
 
 my $json = JSON::PP->new->utf8->canonical;
 
@@ -199,9 +199,11 @@ sub error_log_offset { return -s error_log_path() // 0 }
 # the requests the tests make to the sandbox's SMS inbox (API.md puts the
 # mobile in that URL) and httpd's trace of the sandbox captcha header
 # (CNCASandbox On sends the answer there by design); mpm_event's trace
-# lines are skipped because they are nothing but timer numbers. Short
-# values (the 4-digit captcha answers) are looked for only in the lines of
-# mod_cnca and mod_cnca_sandbox, where they would be a leak, not chance.
+# lines are skipped because they are nothing but timer numbers, and so are
+# the numbers every line carries (pid, tid, client port, source line) and
+# measures (2000 ms, 514 bytes). Short values (the 4-digit captcha answers)
+# are looked for only in the lines of mod_cnca and mod_cnca_sandbox, where
+# they would be a leak, not chance.
 sub error_log_leaks {
     my ($offset, @values) = @_;
     my @found;
@@ -211,6 +213,13 @@ sub error_log_leaks {
         next if $line =~ m{/sandbox/sms\?mobile=|X-CNCA-Sandbox-Captcha:|\[mpm_event:trace};
         my $text = $line =~ s/^\[[^\]]*\] //r;    # the time stamp
         my $ours = $text =~ /^\[cnca(?:_sandbox)?:/;
+        # what httpd puts in every line, and measures: numbers that are no
+        # value of a person's
+        $text =~ s/\[pid \d+(?::tid \d+)?\] //;
+        $text =~ s/\[client [^\]]+\] //;
+        $text =~ s/^(\[[^\]]+\] )\S+\.c\(\d+\): /$1/;
+        $text =~ s/\(\d+\)(?=[A-Za-z])//;
+        $text =~ s/\b\d+ (?:ms|s|bytes)\b//g;
         for my $v (@values) {
             next unless defined $v && length $v;
             next if length($v) < 6 && !$ours;
@@ -356,6 +365,45 @@ sub enroll {
     die "face return: " . ($loc // 'none') unless $loc && $loc =~ /face-done/;
     ($r, $d) = $c->post('/confirm', { mobile => $mob });
     return wantarray ? ($r, $d, { name => $name, id_number => $idn, mobile => $mob }) : $d;
+}
+
+# POSTs each body (JSON) to path from client C's phone (its cookie and CSRF
+# token), all at the same moment, each from a process of its own. Returns
+# [status, decoded answer] for each body, in order.
+sub parallel_post {
+    my ($c, $path, @bodies) = @_;
+    require POSIX;
+    require Time::HiRes;
+    my $start = Time::HiRes::time() + 0.5;
+    my @kids;
+    for my $body (@bodies) {
+        my $pid = open(my $fh, '-|') // die "fork: $!";
+        if (!$pid) {
+            my $req = HTTP::Request->new(POST => $c->url($path));
+            $req->content_type('application/json');
+            $req->header('X-CNCA-CSRF' => $c->{csrf});
+            $req->content(JSON::PP->new->utf8->encode($body));
+            $c->ua->cookie_jar->add_cookie_header($req);
+            my $wait = $start - Time::HiRes::time();
+            Time::HiRes::sleep($wait) if $wait > 0;
+            my $res = LWP::UserAgent->new(timeout => 30)->request($req);
+            my $text = $res->content =~ s/[\r\n]+/ /gr;
+            print STDOUT $res->code, "\t", $text, "\n";
+            close STDOUT;
+            POSIX::_exit(0);
+        }
+        push @kids, $fh;
+    }
+    my @got;
+    for my $fh (@kids) {
+        my $line = readline($fh) // "0\t{}";
+        close $fh;
+        chomp $line;
+        my ($code, $text) = split /\t/, $line, 2;
+        my $data = eval { $json->decode($text) } // {};
+        push @got, [$code, $data];
+    }
+    return @got;
 }
 
 sub memcached_stop {

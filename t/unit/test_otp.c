@@ -61,8 +61,10 @@ static void test_captcha_single_use(void)
            "captcha: the right answer passes");
     ok(!sess->captcha_hash && !sess->captcha_exp, "captcha: used up by the right answer");
     ok(sess->dirty, "captcha: the session must be saved after a check");
+    sess->dirty = 0;
     is_int(cnca_captcha_check(sess, p, &key, "1234", NOW + 2), CNCA_OTP_EXPIRED,
            "captcha: the same answer a second time: expired");
+    ok(!sess->dirty, "captcha: none there: the session is left as it is (no write)");
 }
 
 static void test_captcha_wrong_burns(void)
