@@ -13,6 +13,8 @@ const cnca_db_stmt_t cnca_db_statements[] = {
     {"person_insert", "INSERT INTO persons (id_hash, id_enc, name, mobile, created_at, updated_at)"
                       " VALUES (%s, %s, %s, %s, %lld, %lld)"},
     {"person_update_mobile", "UPDATE persons SET mobile = %s, updated_at = %lld WHERE id = %lld"},
+    {"person_update",
+     "UPDATE persons SET name = %s, mobile = %s, updated_at = %lld WHERE id = %lld"},
     {"serial_insert", "INSERT INTO serials (serial, id_hash, algorithm, created_at)"
                       " VALUES (%s, %s, %s, %lld)"},
     {"cert_insert",

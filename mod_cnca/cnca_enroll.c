@@ -42,7 +42,9 @@ static apr_status_t store_issued(cnca_db_t *db, apr_pool_t *p, const cnca_applic
             goto leave;
         }
         person_id = apr_atoi64(row[0]);
-        rv = cnca_db_exec(db, p, &n, "person_update_mobile", 3, who->mobile, snow,
+        /* a holder again (after a revocation): the new certificate's name
+         * and mobile are the record's */
+        rv = cnca_db_exec(db, p, &n, "person_update", 4, who->name, who->mobile, snow,
                           cnca_db_int(p, person_id));
     } else {
         rv = cnca_db_exec(db, p, &n, "person_insert", 6, who->id_hash, id_enc, who->name,
