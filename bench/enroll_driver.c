@@ -1,12 +1,16 @@
 /* Load driver for `make bench` (tools/bench.sh): many concurrent applicants
  * over libcurl's multi interface, each with its own cookie engine.
  *
- *   enroll_driver enroll BASE CONCURRENCY SECONDS [FIRST]
+ *   enroll_driver enroll BASE CONCURRENCY SECONDS [FIRST [SIGNATURE]]
  *       runs applicants through the whole manual 3.1 flow (API.md) for
  *       SECONDS, then lets the flows in progress finish; prints completed
  *       flows per second, failures and p50/p99 per step. FIRST numbers the
  *       first applicant (its ID number and mobile), so that two runs against
- *       one database use different people.
+ *       one database use different people. SIGNATURE is the size of the
+ *       handwritten signature PNG, WxH (default 900x360: what
+ *       htdocs/js/signature.js uploads for a name written 300x120 CSS pixels
+ *       large on a phone with devicePixelRatio 3: the strokes cut out of the
+ *       pad at device resolution, on a transparent canvas).
  *
  *   enroll_driver hammer BASE CONCURRENCY REQUESTS
  *       REQUESTS API requests that change nothing durable but the audit
@@ -30,6 +34,8 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <math.h>
+#include <sys/resource.h>
 
 #include <curl/curl.h>
 #include <gd.h>
@@ -120,13 +126,43 @@ static size_t on_body(char *ptr, size_t size, size_t nmemb, void *userdata)
     return n;
 }
 
-/* ---- test images (libgd): white paper with a dark stroke ---- */
+/* ---- test images (libgd) ---- */
 
 typedef struct {
     void *data;
     int len;
 } image_t;
 
+/* What the signature pad uploads: anti-aliased black strokes (a wavy line
+ * like a written name, and two cross strokes) on a transparent canvas. */
+static image_t make_signature_png(int w, int h)
+{
+    image_t img = {NULL, 0};
+    gdImagePtr im = gdImageCreateTrueColor(w, h);
+    int i, pen = w / 120 > 2 ? w / 120 : 2;
+
+    if (!im) {
+        return img;
+    }
+    gdImageAlphaBlending(im, 0);
+    gdImageSaveAlpha(im, 1);
+    gdImageFilledRectangle(im, 0, 0, w - 1, h - 1, gdTrueColorAlpha(0, 0, 0, gdAlphaTransparent));
+    gdImageAlphaBlending(im, 1);
+    gdImageSetThickness(im, pen);
+    for (i = 0; i < 240; ++i) {
+        double t0 = i / 240.0, t1 = (i + 1) / 240.0;
+        gdImageLine(im, (int)(w * (0.05 + 0.9 * t0)), (int)(h * (0.5 + 0.3 * sin(t0 * 19))),
+                    (int)(w * (0.05 + 0.9 * t1)), (int)(h * (0.5 + 0.3 * sin(t1 * 19))),
+                    gdTrueColorAlpha(0, 0, 0, 0));
+    }
+    gdImageLine(im, w / 5, h / 5, w / 3, h * 4 / 5, gdTrueColorAlpha(0, 0, 0, 0));
+    gdImageLine(im, w * 3 / 5, h / 4, w * 4 / 5, h * 3 / 4, gdTrueColorAlpha(0, 0, 0, 0));
+    img.data = gdImagePngPtr(im, &img.len);
+    gdImageDestroy(im);
+    return img;
+}
+
+/* The sandbox's face capture: white with a dark stroke. */
 static image_t make_png(int w, int h)
 {
     image_t img = {NULL, 0};
@@ -663,7 +699,7 @@ static void print_table(driver_t *d, step_t from, step_t to)
 
 static int usage(void)
 {
-    fprintf(stderr, "usage: enroll_driver enroll BASE CONCURRENCY SECONDS [FIRST]\n"
+    fprintf(stderr, "usage: enroll_driver enroll BASE CONCURRENCY SECONDS [FIRST [WxH]]\n"
                     "       enroll_driver hammer BASE CONCURRENCY REQUESTS\n"
                     "       enroll_driver cookie BASE\n");
     return 2;
@@ -714,8 +750,9 @@ static int print_cookie(const char *base)
 int main(int argc, char **argv)
 {
     driver_t d;
-    int hammer, i;
-    double t0, t1, deadline = 0;
+    int hammer, i, sig_w = 900, sig_h = 360;
+    double t0, t1, deadline = 0, cpu;
+    struct rusage ru;
 
     if (argc == 3 && !strcmp(argv[1], "cookie")) {
         return print_cookie(argv[2]);
@@ -737,6 +774,10 @@ int main(int argc, char **argv)
         d.max_requests = atol(argv[4]);
     } else {
         d.next_k = argc > 5 ? atol(argv[5]) : 0;
+        if (argc > 6 && (sscanf(argv[6], "%dx%d", &sig_w, &sig_h) != 2 || sig_w < 16 ||
+                         sig_h < 16 || sig_w > 4000 || sig_h > 4000)) {
+            return usage();
+        }
     }
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK || !(d.multi = curl_multi_init())) {
         fprintf(stderr, "enroll_driver: libcurl did not initialise\n");
@@ -744,7 +785,7 @@ int main(int argc, char **argv)
     }
     curl_multi_setopt(d.multi, CURLMOPT_MAXCONNECTS, (long)(2 * d.concurrency));
     d.face_png = make_png(128, 128);
-    d.sig_png = make_png(400, 160);
+    d.sig_png = make_signature_png(sig_w, sig_h);
     if (!d.face_png.data || !d.sig_png.data) {
         fprintf(stderr, "enroll_driver: libgd could not make the test images\n");
         return 2;
@@ -781,14 +822,16 @@ int main(int argc, char **argv)
         return 2;
     }
     t1 = now_ms();
+    getrusage(RUSAGE_SELF, &ru);
+    cpu = ru.ru_utime.tv_sec + ru.ru_stime.tv_sec + (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
 
     if (hammer) {
         double secs = (t1 - t0) / 1000.0;
         print_table(&d, H_SESSION, N_KINDS);
         printf("\n%ld requests in %.1f s (%.0f req/s), %d connections, failures: %ld\n",
                d.done_requests, secs, d.done_requests / secs, d.concurrency, d.failures);
-        printf("RESULT mode=hammer requests=%ld seconds=%.2f failures=%ld\n", d.done_requests,
-               secs, d.failures);
+        printf("RESULT mode=hammer requests=%ld seconds=%.2f failures=%ld cpu=%.2f\n",
+               d.done_requests, secs, d.failures, cpu);
     } else {
         double secs = (t1 - t0) / 1000.0;
         print_table(&d, ST_SESSION, N_STEPS);
@@ -796,10 +839,12 @@ int main(int argc, char **argv)
         printf("| whole flow (12 requests) | %ld | %.1f | %.1f | %ld |\n", d.completed,
                percentile(&d.flow, 50), percentile(&d.flow, 99), d.failures);
         printf("\n%ld flows completed in %.1f s: %.1f enrollments/s; %d concurrent applicants; "
-               "failures: %ld\n",
-               d.completed, secs, d.completed / secs, d.concurrency, d.failures);
-        printf("RESULT mode=enroll flows=%ld seconds=%.2f rate=%.1f failures=%ld next=%ld\n",
-               d.completed, secs, d.completed / secs, d.failures, d.next_k);
+               "failures: %ld; signature PNG %dx%d, %d bytes\n",
+               d.completed, secs, d.completed / secs, d.concurrency, d.failures, sig_w, sig_h,
+               d.sig_png.len);
+        printf("RESULT mode=enroll flows=%ld seconds=%.2f rate=%.1f failures=%ld next=%ld "
+               "cpu=%.2f\n",
+               d.completed, secs, d.completed / secs, d.failures, d.next_k, cpu);
     }
     for (i = 0; i < d.concurrency; ++i) {
         curl_easy_cleanup(d.apps[i].easy);

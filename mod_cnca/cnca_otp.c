@@ -55,10 +55,11 @@ void cnca_sms_code_remember(cnca_session_t *sess, apr_pool_t *p, const cnca_key_
     sess->dirty = 1;
 }
 
+/* The code is gone; sms_mobile stays to say one was sent (a later try is
+ * "expired, ask again", not "ask for one first"). */
 static void sms_void(cnca_session_t *sess)
 {
     sess->sms_hash = NULL;
-    sess->sms_mobile = NULL;
     sess->sms_exp = 0;
     sess->sms_tries = 0;
     sess->dirty = 1;
@@ -79,6 +80,7 @@ cnca_otp_result_t cnca_sms_code_check(cnca_session_t *sess, apr_pool_t *p, const
     if (code &&
         cnca_str_equal_ct(bound_hash(p, key, "sms", sess->id, mobile, code), sess->sms_hash)) {
         sms_void(sess);
+        sess->sms_mobile = NULL; /* used: a repeat is a repeated step */
         return CNCA_OTP_OK;
     }
     sess->sms_tries++;

@@ -96,9 +96,10 @@ static int check_code(cnca_api_t *api, const char *mobile, int *pdone)
     if (!json_is_true(agree)) {
         return cnca_api_invalid(api, "agree", "请阅读并同意使用条款");
     }
-    /* no code was sent to this mobile in this session (or it was used): the
-     * SMS step comes first, and nothing is counted or changed */
-    if (!api->sess->sms_hash || !api->sess->sms_mobile || strcmp(api->sess->sms_mobile, mobile)) {
+    /* no code was sent to this mobile in this session: the SMS step comes
+     * first, and nothing is counted or changed (a code that was sent and is
+     * used up, voided or expired is sms_expired below) */
+    if (!api->sess->sms_mobile || strcmp(api->sess->sms_mobile, mobile)) {
         cnca_api_audit(api, "sms.verify", "wrong_step", api->sess->person_id, subject_of(api),
                        masked(api, mobile));
         return cnca_api_fail(api, "wrong_step", "请先获取短信验证码", NULL);

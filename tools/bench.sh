@@ -1,32 +1,39 @@
 #!/bin/sh
 # `make bench`: starts its own instance of the service as `make run` does
 # (conf/bench.conf = conf/dev.conf + a raised per-client SMS cap: httpd event
-# MPM, memcached, SQLite, the sandbox gateway) on free ports, with its run
-# folder in bench/run/ (remade each time), and prints four tables:
+# MPM, memcached, SQLite, the sandbox gateway) on free ports of 127.0.0.1,
+# with its run folder in bench/run/ (remade each time), and prints four
+# tables:
 #
 #   1. per-request cost: wrk on a static page and on GET /cnca/api/session
 #   2. full enrollments per second (bench/enroll_driver, libcurl multi)
 #   3. issuance: cnca_ca_issue vs bare OpenSSL keygen + sign (bench/issue_bench)
 #   4. memory: RSS of each httpd child before and after 100,000 API requests
 #
-# then the targets and whether they were met. Everything it started is
-# stopped at the end (also on Ctrl-C). BENCHMARKS.md holds the figures.
+# then the targets and whether they were met. Beside each rate it prints the
+# CPU time the processes spent (httpd from /proc/PID/stat of the parent and
+# its children, memcached, the driver's own), which other work on the
+# machine does not change the way it changes a rate. Everything it started
+# is stopped at the end (also on Ctrl-C). BENCHMARKS.md holds the figures.
 #
-# Knobs (environment): BENCH_SECONDS (wrk run, default 10), BENCH_CONNECTIONS
-# (wrk, default 32), BENCH_ENROLL_SECONDS (30), BENCH_APPLICANTS (64),
-# BENCH_ISSUE_SECONDS (2; RSA longer), BENCH_MEM_REQUESTS (100000),
-# BENCH_KEY_ALG (ec-p256), BENCH_PARTS ("1 2 3 4"), BENCH_HOLD (1: keep the
-# instance running after the parts until Ctrl-C, e.g. to profile it with
-# perf while bench/run/bin/enroll_driver drives it).
+# Knobs (environment): BENCH_SECONDS (each wrk run, default 10),
+# BENCH_CONNECTIONS (wrk, 32), BENCH_ENROLL_SECONDS (30), BENCH_APPLICANTS
+# (64), BENCH_SIGNATURE (signature PNG WxH, 900x360), BENCH_ISSUE_SECONDS
+# (2 per algorithm and side; RSA-2048 x4, RSA-3072 x8), BENCH_MEM_REQUESTS
+# (100000), BENCH_KEY_ALG (ec-p256), BENCH_PARTS ("1 2 3 4"), BENCH_HOLD (1:
+# keep the instance running after the parts until Ctrl-C, e.g. to profile it
+# with perf while bench/run/bin/enroll_driver drives it).
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 run="$top/bench/run"
+# shellcheck source=tools/testenv.sh
 . "$top/tools/testenv.sh"
 
 secs=${BENCH_SECONDS:-10}
 conns=${BENCH_CONNECTIONS:-32}
 enroll_secs=${BENCH_ENROLL_SECONDS:-30}
 applicants=${BENCH_APPLICANTS:-64}
+signature=${BENCH_SIGNATURE:-900x360}
 issue_secs=${BENCH_ISSUE_SECONDS:-2}
 mem_requests=${BENCH_MEM_REQUESTS:-100000}
 alg=${BENCH_KEY_ALG:-ec-p256}
@@ -40,8 +47,9 @@ die() {
 for tool in wrk cc memcached sqlite3 openssl /usr/sbin/apache2; do
     command -v "$tool" >/dev/null 2>&1 || die "$tool is missing (make deps)"
 done
-[ -f "$top/build/libcnca.a" ] && [ -f "$top/build/mod_cnca.so" ] ||
+if [ ! -f "$top/build/libcnca.a" ] || [ ! -f "$top/build/mod_cnca.so" ]; then
     die "build the module first (make bench does)"
+fi
 
 # ---- the instance ----
 rm -rf "$run"
@@ -119,6 +127,7 @@ done
 # ---- helpers ----
 out="$run/bench.out"
 : >"$out"
+hz=$(getconf CLK_TCK)
 say() {
     printf '%s\n' "$*" | tee -a "$out"
 }
@@ -145,6 +154,26 @@ children() {
 rss_of() {
     sed -n 's/^VmRSS:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$1/status" 2>/dev/null || echo 0
 }
+# "PID TICKS" (user + system CPU, all threads) of each process given
+ticks_of() {
+    for p in "$@"; do
+        [ -r "/proc/$p/stat" ] && awk -v p="$p" '{ print p, $14 + $15 }' "/proc/$p/stat"
+    done
+    return 0
+}
+httpd_ticks() {
+    # shellcheck disable=SC2046 # one word per pid
+    ticks_of "$(cat "$run/httpd.pid")" $(children)
+}
+# CPU seconds spent between two ticks_of snapshots (a process that began in
+# between counts from 0; one that ended in between is lost)
+cpu_spent() { # BEFORE AFTER
+    awk -v hz="$hz" 'NR == FNR { b[$1] = $2; next } { s += $2 - ($1 in b ? b[$1] : 0) }
+        END { printf "%.2f", s / hz }' "$1" "$2"
+}
+per() { # AMOUNT COUNT SCALE: AMOUNT * SCALE / COUNT with one decimal
+    awk -v a="$1" -v n="$2" -v k="$3" 'BEGIN { if (n > 0) printf "%.1f", a * k / n; else print "n/a" }'
+}
 ratio() {
     awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'
 }
@@ -161,7 +190,8 @@ say "stack: $(/usr/sbin/apache2 -v | sed -n 's/^Server version: //p') event MPM 
     "2-4 children x 64 threads), memcached $(memcached -V | cut -d' ' -f2)," \
     "SQLite $(sqlite3 --version | cut -d' ' -f1) (WAL), $(openssl version | cut -d' ' -f1-2);" \
     "key algorithm $alg; server $base"
-say "load average at start: $(load) (other work on the machine skews every figure)"
+say "load average at start: $(load) (other work on the machine lowers every rate;" \
+    "the CPU figures hold)"
 
 # ---- 1. per-request cost ----
 api_rps=0
@@ -175,14 +205,21 @@ case " $parts " in *" 1 "*)
     BENCH_COOKIE="" wrk -t2 -c"$conns" -d1s -s "$top/bench/wrk.lua" "$base/cnca/index.html" >/dev/null
     BENCH_COOKIE="$cookie" wrk -t2 -c"$conns" -d1s -s "$top/bench/wrk.lua" \
         "$base/cnca/api/session" >/dev/null
-    BENCH_COOKIE="" wrk -t2 -c"$conns" -d"${secs}s" -s "$top/bench/wrk.lua" \
-        "$base/cnca/index.html" >"$run/wrk-static.out"
-    BENCH_COOKIE="$cookie" wrk -t2 -c"$conns" -d"${secs}s" -s "$top/bench/wrk.lua" \
-        "$base/cnca/api/session" >"$run/wrk-api.out"
+    for f in static api; do
+        case $f in
+            static) url="$base/cnca/index.html" c="" ;;
+            *) url="$base/cnca/api/session" c="$cookie" ;;
+        esac
+        httpd_ticks >"$run/ticks-a"
+        BENCH_COOKIE="$c" wrk -t2 -c"$conns" -d"${secs}s" -s "$top/bench/wrk.lua" "$url" \
+            >"$run/wrk-$f.out"
+        httpd_ticks >"$run/ticks-b"
+        cpu_spent "$run/ticks-a" "$run/ticks-b" >"$run/wrk-$f.cpu"
+    done
     static_rps=$(wrkval "$run/wrk-static.out" rps)
     api_rps=$(wrkval "$run/wrk-api.out" rps)
-    say "| request | req/s | p50 ms | p99 ms | errors | non-2xx |"
-    say "| --- | ---: | ---: | ---: | ---: | ---: |"
+    say "| request | req/s | p50 ms | p99 ms | errors | non-2xx | httpd CPU µs/request |"
+    say "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"
     for f in static api; do
         case $f in
             static) what="GET /cnca/index.html (static)" ;;
@@ -190,7 +227,8 @@ case " $parts " in *" 1 "*)
         esac
         say "| $what | $(wrkval "$run/wrk-$f.out" rps) | $(wrkval "$run/wrk-$f.out" p50_ms)" \
             "| $(wrkval "$run/wrk-$f.out" p99_ms) | $(wrkval "$run/wrk-$f.out" errors)" \
-            "| $(wrkval "$run/wrk-$f.out" non2xx) |"
+            "| $(wrkval "$run/wrk-$f.out" non2xx)" \
+            "| $(per "$(cat "$run/wrk-$f.cpu")" "$(wrkval "$run/wrk-$f.out" requests)" 1000000) |"
     done
     say ""
     say "API/static throughput: $(ratio "$api_rps" "$static_rps")"
@@ -202,13 +240,19 @@ enroll_rate=0
 enroll_fail=-1
 case " $parts " in *" 2 "*)
     say ""
-    say "## 2. Full enrollments (manual 3.1, $applicants concurrent applicants, ${enroll_secs}s, $alg)"
+    say "## 2. Full enrollments (manual 3.1, $applicants concurrent applicants, ${enroll_secs}s," \
+        "$alg, signature PNG $signature)"
     say ""
     # 3 s of warm-up with other applicants (not counted)
-    "$driver" enroll "$base" "$applicants" 3 5000000 >"$run/enroll-warmup.out" 2>&1 || true
-    errs_before=$(errors_logged)
-    "$driver" enroll "$base" "$applicants" "$enroll_secs" 0 >"$run/enroll.out" 2>"$run/enroll.err" ||
+    "$driver" enroll "$base" "$applicants" 3 5000000 "$signature" >"$run/enroll-warmup.out" 2>&1 ||
         true
+    errs_before=$(errors_logged)
+    httpd_ticks >"$run/ticks-a"
+    ticks_of "$mc_pid" >"$run/mc-a"
+    "$driver" enroll "$base" "$applicants" "$enroll_secs" 0 "$signature" >"$run/enroll.out" \
+        2>"$run/enroll.err" || true
+    httpd_ticks >"$run/ticks-b"
+    ticks_of "$mc_pid" >"$run/mc-b"
     show "$run/enroll.out"
     if [ -s "$run/enroll.err" ]; then
         say ""
@@ -217,6 +261,15 @@ case " $parts " in *" 2 "*)
     fi
     enroll_rate=$(result "$run/enroll.out" rate)
     enroll_fail=$(result "$run/enroll.out" failures)
+    flows=$(result "$run/enroll.out" flows)
+    c_httpd=$(cpu_spent "$run/ticks-a" "$run/ticks-b")
+    c_mc=$(cpu_spent "$run/mc-a" "$run/mc-b")
+    c_drv=$(result "$run/enroll.out" cpu)
+    c_all=$(awk -v a="$c_httpd" -v b="$c_mc" -v c="$c_drv" 'BEGIN { print a + b + c }')
+    say ""
+    say "CPU per enrollment: httpd $(per "$c_httpd" "$flows" 1000) ms, memcached" \
+        "$(per "$c_mc" "$flows" 1000) ms, driver $(per "$c_drv" "$flows" 1000) ms;" \
+        "$(nproc) CPUs doing nothing else: $(per "$(nproc)" "$c_all" "$flows") enrollments/s"
     say "error_log lines at error level during the run: $(($(errors_logged) - errs_before))"
     ;;
 esac
@@ -227,7 +280,10 @@ case " $parts " in *" 3 "*)
     say "## 3. Issuance, one thread: cnca_ca_issue vs bare OpenSSL (keygen + minimal X509 + sign)"
     say ""
     "$run/bin/issue_bench" "$issue_secs" "$run/ca-ec" "$run/ca-sm2" "$run/ca-rsa" \
-        >"$run/issue.out" 2>"$run/issue.err" || { cat "$run/issue.err" >&2; die "issue_bench failed"; }
+        >"$run/issue.out" 2>"$run/issue.err" || {
+        cat "$run/issue.err" >&2
+        die "issue_bench failed"
+    }
     show "$run/issue.out"
     ;;
 esac
@@ -242,11 +298,12 @@ case " $parts " in *" 4 "*)
         "sessions; after 10,000 requests of warm-up)"
     say ""
     "$driver" hammer "$base" 32 10000 >"$run/hammer-warmup.out" 2>&1 || true
-    kids=$(children)
-    for k in $kids; do
+    for k in $(children); do
         echo "$k $(rss_of "$k")"
     done >"$run/rss-before"
+    httpd_ticks >"$run/ticks-a"
     "$driver" hammer "$base" 32 "$mem_requests" >"$run/hammer.out" 2>"$run/hammer.err" || true
+    httpd_ticks >"$run/ticks-b"
     say "| child pid | VmRSS before kB | VmRSS after kB | growth kB |"
     say "| ---: | ---: | ---: | ---: |"
     max_growth=0
@@ -265,6 +322,8 @@ case " $parts " in *" 4 "*)
     done
     say ""
     show "$run/hammer.out"
+    say "httpd CPU: $(per "$(cpu_spent "$run/ticks-a" "$run/ticks-b")" \
+        "$(result "$run/hammer.out" requests)" 1000000) µs/request"
     if [ -s "$run/hammer.err" ]; then
         say "first failures:"
         tee -a "$out" <"$run/hammer.err"
@@ -280,23 +339,27 @@ say "| target | figure | |"
 say "| --- | --- | --- |"
 case " $parts " in *" 1 "*)
     r=$(ratio "$api_rps" "$static_rps")
-    say "| API throughput >= 50% of static | $r | $(verdict "$r" 0.5) |" ;;
+    say "| API throughput >= 50% of static | $r | $(verdict "$r" 0.5) |"
+    ;;
 esac
 case " $parts " in *" 2 "*)
     v=$(verdict "$enroll_rate" 200)
     [ "$enroll_fail" = 0 ] || v=MISSED
-    say "| >= 200 enrollments/s ($alg), 0 failures | $enroll_rate/s, $enroll_fail failures | $v |" ;;
+    say "| >= 200 enrollments/s ($alg), 0 failures | $enroll_rate/s, $enroll_fail failures | $v |"
+    ;;
 esac
 case " $parts " in *" 3 "*)
     for a in ec-p256 sm2 rsa-2048 rsa-3072; do
         r=$(result "$run/issue.out" ratio "alg=$a ")
-        [ -n "$r" ] && say "| issuance $a >= 50% of bare | $r | $(verdict "$r" 0.5) |"
-    done ;;
+        [ -z "$r" ] || say "| issuance $a >= 50% of bare | $r | $(verdict "$r" 0.5) |"
+    done
+    ;;
 esac
 case " $parts " in *" 4 "*)
     v=$(awk -v g="$max_growth" 'BEGIN { print (g >= 0 && g <= 1024) ? "met" : "MISSED" }')
     say "| child RSS growth <= 1 MB per 100,000 requests | max $max_growth kB" \
-        "per $mem_requests | $v |" ;;
+        "per $mem_requests | $v |"
+    ;;
 esac
 say ""
 say "load average at the end: $(load); everything above is in $out"

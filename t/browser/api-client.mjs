@@ -109,10 +109,11 @@ function strokesPng(w = 240, h = 96) {
 
 /* ---- a holder ---- */
 
-/* Manual 3.1 through the API for person p (a mobile the carrier check
- * passes): returns { client, person, smsAt } where smsAt is when the code
- * went to p.mobile (the next code to that number waits CNCASMSInterval). */
-async function enrollHolder(p) {
+/* Manual 3.1 steps 1-4 through the API for person p (a mobile the carrier
+ * check passes): the session stands at face. Returns { client, person,
+ * smsAt } where smsAt is when the code went to p.mobile (the next code to
+ * that number waits CNCASMSInterval). */
+async function toFace(p) {
   const c = new ApiClient();
   await c.ok('GET', 'session');
   await c.ok('POST', 'apply', p);
@@ -125,25 +126,40 @@ async function enrollHolder(p) {
   const code = await smsCode(p.mobile, before);
   const v = await c.ok('POST', 'verify/mobile', { sms_code: code, agree: true });
   if (v.next !== 'face') throw new Error('verify/mobile: ' + JSON.stringify({ ...v, headers: undefined }));
-  const { redirect } = await c.ok('POST', 'face/start');
-  const token = new URL(redirect).searchParams.get('token');
-  const cap = await fetch(BASE + '/sandbox/face/capture?token=' + encodeURIComponent(token),
-    { method: 'POST', headers: { 'Content-Type': 'image/png' }, body: strokesPng(160, 160) });
-  const face = await cap.json();
-  if (face.result !== 'pass') throw new Error('sandbox face capture: ' + JSON.stringify(face));
-  const back = await c.call('GET', face.redirect);
-  if (back.status !== 303 || !/face-done\.html$/.test(back.headers.get('location') || '')) {
-    throw new Error('face/return: ' + back.status + ' ' + back.headers.get('location'));
-  }
-  const issued = await c.ok('POST', 'confirm', { mobile: p.mobile });
-  if (issued.next !== 'signature') throw new Error('confirm: ' + JSON.stringify({ ...issued, headers: undefined }));
-  await c.ok('POST', 'me/signature?source=upload', strokesPng(), 'image/png');
   return { client: c, person: p, smsAt };
 }
 
-/* Gives the browser context the holder's (logged-in) session cookie. */
+/* The sandbox's face check for the session of client c with the image
+ * png, and the way back through GET face/return: the page it redirects to. */
+async function faceCheck(c, png) {
+  const { redirect } = await c.ok('POST', 'face/start');
+  const token = new URL(redirect).searchParams.get('token');
+  const cap = await fetch(BASE + '/sandbox/face/capture?token=' + encodeURIComponent(token),
+    { method: 'POST', headers: { 'Content-Type': 'image/png' }, body: png });
+  const face = await cap.json();
+  if (!face.redirect) throw new Error('sandbox face capture: ' + JSON.stringify(face));
+  const back = await c.call('GET', face.redirect);
+  if (back.status !== 303) throw new Error('face/return: HTTP ' + back.status);
+  return back.headers.get('location') || '';
+}
+
+/* Manual 3.1 through the API for person p: a holder with a signature,
+ * logged in. Returns what toFace does. */
+async function enrollHolder(p) {
+  const h = await toFace(p);
+  const c = h.client;
+  const back = await faceCheck(c, strokesPng(160, 160));
+  if (!/face-done\.html$/.test(back)) throw new Error('face/return went to ' + back);
+  const issued = await c.ok('POST', 'confirm', { mobile: p.mobile });
+  if (issued.next !== 'signature') throw new Error('confirm: ' + JSON.stringify({ ...issued, headers: undefined }));
+  await c.ok('POST', 'me/signature?source=upload', strokesPng(), 'image/png');
+  return h;
+}
+
+/* Gives the browser context the session of a client (a holder's, logged
+ * in, or one in the middle of a flow). */
 async function loggedIn(context, holder) {
   await context.addCookies(holder.client.cookies());
 }
 
-export { ApiClient, enrollHolder, loggedIn, strokesPng };
+export { ApiClient, toFace, faceCheck, enrollHolder, loggedIn, strokesPng };

@@ -3,7 +3,7 @@
  * applying again as a holder. */
 import assert from 'node:assert/strict';
 import * as L from './lib.mjs';
-import { enrollHolder } from './api-client.mjs';
+import { enrollHolder, faceCheck, loggedIn, strokesPng, toFace } from './api-client.mjs';
 
 async function toVerify(page, p) {
   await page.goto(L.BASE + '/cnca/apply.html');
@@ -76,5 +76,21 @@ export default function register(test) {
     await L.screen(page, 'error-has-certificate');
     await L.link(page, '我已有证书').click();
     await page.waitForURL(/\/login\.html/);
+  });
+
+  L.flowTest(test, 'a face check that does not pass comes back to face.html with its message; 快速验证 again', async (page) => {
+    const h = await toFace(L.person('139'));
+    const back = await faceCheck(h.client, strokesPng(32, 32)); /* under the sandbox's 64x64 */
+    assert.match(back, /\/cnca\/face\.html\?failed=1$/);
+    const s = await h.client.ok('GET', 'session');
+    assert.equal(s.step, 'face');
+    assert.equal(s.face.status, 'fail');
+    await loggedIn(page.context(), h);
+    await page.goto(back);
+    await page.locator('#failed').getByText(s.face.message, { exact: true }).waitFor();
+    await L.screen(page, 'error-face-failed');
+    assert.ok(s.face.message.length > 4, 'face message: ' + s.face.message);
+    await L.faceStep(page, null);
+    await page.getByText(L.spaced(h.person.mobile)).waitFor();
   });
 }

@@ -18,7 +18,8 @@ use Apache::TestRequest ();
 our @EXPORT = qw(client api_url db db_count id_number mobile json_of memcached_stop
   memcached_start sandbox_url sms_code sandbox_person face_capture png enroll sms_list
   otp_hash audit_count apply_flow client_address error_log_offset error_log_leaks
-  memcached_dump memcached_leaks gateway_secret other_digits parallel_post);
+  memcached_dump memcached_leaks gateway_secret other_digits parallel_post
+  parallel_requests);
 
 my $json = JSON::PP->new->utf8->canonical;
 
@@ -372,11 +373,18 @@ sub enroll {
 # [status, decoded answer] for each body, in order.
 sub parallel_post {
     my ($c, $path, @bodies) = @_;
+    return parallel_requests(map { [$c, $path, $_] } @bodies);
+}
+
+# The same for requests [client, path, body] of several phones.
+sub parallel_requests {
+    my (@reqs) = @_;
     require POSIX;
     require Time::HiRes;
     my $start = Time::HiRes::time() + 0.5;
     my @kids;
-    for my $body (@bodies) {
+    for my $q (@reqs) {
+        my ($c, $path, $body) = @$q;
         my $pid = open(my $fh, '-|') // die "fork: $!";
         if (!$pid) {
             my $req = HTTP::Request->new(POST => $c->url($path));
@@ -384,9 +392,11 @@ sub parallel_post {
             $req->header('X-CNCA-CSRF' => $c->{csrf});
             $req->content(JSON::PP->new->utf8->encode($body));
             $c->ua->cookie_jar->add_cookie_header($req);
+            my $ua = LWP::UserAgent->new(timeout => 30,
+                $c->ua->local_address ? (local_address => $c->ua->local_address) : ());
             my $wait = $start - Time::HiRes::time();
             Time::HiRes::sleep($wait) if $wait > 0;
-            my $res = LWP::UserAgent->new(timeout => 30)->request($req);
+            my $res = $ua->request($req);
             my $text = $res->content =~ s/[\r\n]+/ /gr;
             print STDOUT $res->code, "\t", $text, "\n";
             close STDOUT;
