@@ -60,7 +60,7 @@ $(BUILD)/mod_cnca.so: $(GLUE_SRC) $(HEADERS) $(BUILD)/libcnca.a
 $(BUILD)/mod_cnca_sandbox.so: $(SANDBOX_SRC) $(HEADERS) $(BUILD)/libcnca.a
 	$(call apxs_module,mod_cnca_sandbox,$(SANDBOX_SRC))
 
-$(BUILD)/unit/%: t/unit/%.c t/unit/tap.h $(BUILD)/libcnca.a
+$(BUILD)/unit/%: t/unit/%.c t/unit/tap.h t/unit/testlib.h $(BUILD)/libcnca.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CORE_CFLAGS) -Imod_cnca -It/unit -o $@ $< $(BUILD)/libcnca.a $(PKG_LIBS) $(APR_LIBS)
 

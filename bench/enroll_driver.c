@@ -23,7 +23,10 @@
  *       not answer 200 (tools/bench.sh also uses it to wait for httpd).
  *
  * BASE is http://127.0.0.1:PORT. Every answer is checked; anything
- * unexpected is a failure, counted and (the first few) printed. The last
+ * unexpected is a failure, counted and (the first few) printed. A request
+ * gets REQUEST_TIMEOUT seconds; an enroll run stops DRAIN_SECONDS after its
+ * end and a hammer run after HAMMER_SECONDS whatever is still in flight
+ * (counted as failed), so a stuck server cannot hold the bench up. The last
  * line is machine-readable: "RESULT key=value ...". Exit status 0 when there
  * was no failure. */
 #include <ctype.h>
@@ -44,6 +47,11 @@
 #define MAX_CONCURRENCY 1024
 #define MAX_FAILURES_SHOWN 8
 #define SMS_READ_TRIES 20
+/* seconds: one request; the flows in progress after an enroll run's end;
+ * a whole hammer run */
+#define REQUEST_TIMEOUT 10
+#define DRAIN_SECONDS 15
+#define HAMMER_SECONDS 90
 
 /* ---- time and latency series ---- */
 
@@ -646,13 +654,17 @@ static void on_done(driver_t *d, applicant_t *a, CURLcode cc, double deadline, i
     }
 }
 
-static int run(driver_t *d, double deadline, int hammer)
+/* Runs until every applicant is idle, or until hard_stop (then what is in
+ * flight is abandoned and counted as failed: a stuck server must not hold
+ * up the bench). */
+static int run(driver_t *d, double deadline, double hard_stop, int hammer)
 {
     int running = 1, i, left;
     CURLMsg *msg;
 
     for (i = 0; i < d->concurrency; ++i) {
         if (hammer) {
+            d->apps[i].k = i; /* names the connection in failure lines */
             d->apps[i].step = H_SESSION;
             submit(d, &d->apps[i]);
         } else {
@@ -675,6 +687,18 @@ static int run(driver_t *d, double deadline, int hammer)
         /* handles added in on_done count as running from the next perform */
         for (i = 0, running = 0; i < d->concurrency; ++i) {
             running |= d->apps[i].busy;
+        }
+        if (running && now_ms() > hard_stop) {
+            for (i = 0; i < d->concurrency; ++i) {
+                applicant_t *a = &d->apps[i];
+                if (a->busy) {
+                    a->busy = 0;
+                    curl_multi_remove_handle(d->multi, a->easy);
+                    fail_note(d, a, 0, "abandoned: no answer before the run's time limit");
+                }
+            }
+            fprintf(stderr, "enroll_driver: stopped at the time limit\n");
+            break;
         }
         if (running) {
             curl_multi_poll(d->multi, NULL, 0, 100, NULL);
@@ -806,7 +830,7 @@ int main(int argc, char **argv)
         curl_easy_setopt(a->easy, CURLOPT_FOLLOWLOCATION, 0L);
         curl_easy_setopt(a->easy, CURLOPT_NOSIGNAL, 1L);
         curl_easy_setopt(a->easy, CURLOPT_PROXY, "");
-        curl_easy_setopt(a->easy, CURLOPT_TIMEOUT, 30L);
+        curl_easy_setopt(a->easy, CURLOPT_TIMEOUT, (long)REQUEST_TIMEOUT);
         curl_easy_setopt(a->easy, CURLOPT_USERAGENT, "Mozilla/5.0 (iPhone) MicroMessenger/8.0 "
                                                      "cnca-bench");
     }
@@ -818,7 +842,8 @@ int main(int argc, char **argv)
     if (!hammer) {
         deadline = t0 + 1000.0 * atof(argv[4]);
     }
-    if (run(&d, deadline, hammer) != 0) {
+    if (run(&d, deadline, hammer ? t0 + 1000.0 * HAMMER_SECONDS : deadline + 1000.0 * DRAIN_SECONDS,
+            hammer) != 0) {
         return 2;
     }
     t1 = now_ms();

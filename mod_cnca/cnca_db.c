@@ -17,52 +17,50 @@ const char *cnca_db_error(cnca_db_t *db, int rv)
     return msg ? msg : "(no message)";
 }
 
-static apr_dbd_prepared_t *statement(cnca_db_t *db, const char *label)
-{
-    apr_dbd_prepared_t *st =
-        db->prepared ? apr_hash_get(db->prepared, label, APR_HASH_KEY_STRING) : NULL;
-    if (!st) {
-        cnca_log_perror(CNCA_LOG_MARK, CNCA_LOG_ERR, APR_EGENERAL,
-                        "CNCA00131: no prepared statement '%s' (is mod_dbd configured?)", label);
-    }
-    return st;
-}
-
 #define MAX_ARGS 16
 
-static int collect_args(const char **args, int nargs, va_list ap)
+/* The prepared statement of label (APR_EGENERAL, logged, when there is
+ * none) and its nargs string arguments from ap in args (APR_EINVAL when
+ * there are more than MAX_ARGS). */
+static apr_status_t statement(apr_dbd_prepared_t **pst, const char **args, cnca_db_t *db,
+                              const char *label, int nargs, va_list ap)
 {
     int i;
+
+    *pst = db->prepared ? apr_hash_get(db->prepared, label, APR_HASH_KEY_STRING) : NULL;
+    if (!*pst) {
+        cnca_log_perror(CNCA_LOG_MARK, CNCA_LOG_ERR, APR_EGENERAL,
+                        "CNCA00131: no prepared statement '%s' (is mod_dbd configured?)", label);
+        return APR_EGENERAL;
+    }
     if (nargs < 0 || nargs > MAX_ARGS) {
-        return -1;
+        return APR_EINVAL;
     }
     for (i = 0; i < nargs; ++i) {
         args[i] = va_arg(ap, const char *);
     }
-    return nargs;
+    return APR_SUCCESS;
 }
 
 apr_status_t cnca_db_exec(cnca_db_t *db, apr_pool_t *p, int *pnrows, const char *label, int nargs,
                           ...)
 {
     const char *args[MAX_ARGS];
-    apr_dbd_prepared_t *st = statement(db, label);
+    apr_dbd_prepared_t *st;
+    apr_status_t rv;
     va_list ap;
-    int n, nrows = 0, rc;
+    int nrows = 0, rc;
 
     if (pnrows) {
         *pnrows = 0;
     }
-    if (!st) {
-        return APR_EGENERAL;
-    }
     va_start(ap, nargs);
-    n = collect_args(args, nargs, ap);
+    rv = statement(&st, args, db, label, nargs, ap);
     va_end(ap);
-    if (n < 0) {
-        return APR_EINVAL;
+    if (rv != APR_SUCCESS) {
+        return rv;
     }
-    rc = apr_dbd_pquery(db->driver, p, db->handle, &nrows, st, n, args);
+    rc = apr_dbd_pquery(db->driver, p, db->handle, &nrows, st, nargs, args);
     if (rc != 0) {
         cnca_log_perror(CNCA_LOG_MARK, CNCA_LOG_ERR, APR_EGENERAL,
                         "CNCA00132: database statement '%s' failed: %s", label,
@@ -79,31 +77,29 @@ apr_status_t cnca_db_select(cnca_db_t *db, apr_pool_t *p, apr_array_header_t **p
                             const char *label, int nargs, ...)
 {
     const char *args[MAX_ARGS];
-    apr_dbd_prepared_t *st = statement(db, label);
+    apr_dbd_prepared_t *st;
     apr_dbd_results_t *res = NULL;
     apr_dbd_row_t *row = NULL;
     apr_array_header_t *rows;
+    apr_status_t rv;
     va_list ap;
-    int n, rc, ncols, i;
+    int rc, ncols, i;
 
     *prows = NULL;
     if (pncols) {
         *pncols = 0;
     }
-    if (!st) {
-        return APR_EGENERAL;
-    }
     va_start(ap, nargs);
-    n = collect_args(args, nargs, ap);
+    rv = statement(&st, args, db, label, nargs, ap);
     va_end(ap);
-    if (n < 0) {
-        return APR_EINVAL;
+    if (rv != APR_SUCCESS) {
+        return rv;
     }
     /* random access: the pgsql driver then runs the statement at once, so a
      * failure is an error (not "no rows"), the column count is known before
      * the first row, and an empty answer costs no 100 ms poll; SQLite reads
      * all rows either way */
-    rc = apr_dbd_pselect(db->driver, p, db->handle, &res, st, 1, n, args);
+    rc = apr_dbd_pselect(db->driver, p, db->handle, &res, st, 1, nargs, args);
     if (rc != 0) {
         cnca_log_perror(CNCA_LOG_MARK, CNCA_LOG_ERR, APR_EGENERAL,
                         "CNCA00133: database query '%s' failed: %s", label, cnca_db_error(db, rc));

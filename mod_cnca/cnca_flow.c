@@ -74,37 +74,56 @@ int cnca_flow_face_proven(const cnca_session_t *sess, apr_int64_t now, int max_a
     return sess->flow && sess->proof_face_at > 0 && now - sess->proof_face_at <= max_age;
 }
 
-const char *cnca_flow_step(const cnca_session_t *sess, apr_int64_t now, int face_max_age)
+/* The steps of a flow in the order they are done: the first one not done
+ * is where the flow stands, with the page that does it and the confirm
+ * step's refusal while it is missing. */
+enum { STEP_NO_FLOW, STEP_SMS, STEP_IDENTITY, STEP_FACE, STEP_DONE };
+
+static const struct {
+    const char *page;
+    const char *refusal;
+} steps[] = {
+    [STEP_NO_FLOW] = {"index", "请先填写个人信息"},
+    [STEP_SMS] = {"apply-verify", "请先完成手机短信验证"},
+    [STEP_IDENTITY] = {"bank", "请先完成手机实名认证或银行卡认证"},
+    [STEP_FACE] = {"face", "请先完成人脸识别认证"},
+    [STEP_DONE] = {"confirm", NULL},
+};
+
+static int first_missing(const cnca_session_t *sess, apr_int64_t now, int face_max_age)
 {
     if (!sess->flow) {
-        return sess->person_id > 0 ? "me" : "index";
+        return STEP_NO_FLOW;
     }
     if (!cnca_flow_sms_proven(sess)) {
-        return "apply-verify";
+        return STEP_SMS;
     }
     if (!cnca_flow_identity_proven(sess)) {
-        return "bank";
+        return STEP_IDENTITY;
     }
     if (!cnca_flow_face_proven(sess, now, face_max_age)) {
-        return "face";
+        return STEP_FACE;
     }
-    return "confirm";
+    return STEP_DONE;
+}
+
+const char *cnca_flow_step(const cnca_session_t *sess, apr_int64_t now, int face_max_age)
+{
+    int step = first_missing(sess, now, face_max_age);
+
+    if (step == STEP_NO_FLOW && sess->person_id > 0) {
+        return "me";
+    }
+    return steps[step].page;
 }
 
 const char *cnca_flow_confirm_refusal(const cnca_session_t *sess, const char *mobile,
                                       apr_int64_t now, int face_max_age)
 {
-    if (!sess->flow) {
-        return "请先填写个人信息";
-    }
-    if (!cnca_flow_sms_proven(sess)) {
-        return "请先完成手机短信验证";
-    }
-    if (!cnca_flow_identity_proven(sess)) {
-        return "请先完成手机实名认证或银行卡认证";
-    }
-    if (!cnca_flow_face_proven(sess, now, face_max_age)) {
-        return "请先完成人脸识别认证";
+    int step = first_missing(sess, now, face_max_age);
+
+    if (step != STEP_DONE) {
+        return steps[step].refusal;
     }
     if (!same(mobile, sess->mobile)) {
         return "确认的手机号码与已验证的手机号码不一致";

@@ -4,41 +4,46 @@
 
 #include "cnca_sms_limit.h"
 
+/* Reads the one row of an sms_stats_* select (who: the mobile hash or the
+ * client): how many sends since `since`, the oldest and (platest may be
+ * NULL) the latest, 0 for none. An answer without its row is an error, as
+ * a failed select is. */
+static apr_status_t stats_row(int *pcount, apr_int64_t *poldest, apr_int64_t *platest,
+                              cnca_db_t *db, apr_pool_t *p, const char *label, const char *who,
+                              apr_int64_t since)
+{
+    apr_array_header_t *rows = NULL;
+    const char **row;
+    apr_status_t rv = cnca_db_select(db, p, &rows, NULL, label, 2, who, cnca_db_int(p, since));
+
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    if (rows->nelts < 1) {
+        return APR_EGENERAL;
+    }
+    row = CNCA_DB_ROW(rows, 0);
+    *pcount = row[0] ? atoi(row[0]) : 0;
+    *poldest = row[1] ? apr_atoi64(row[1]) : 0;
+    if (platest) {
+        *platest = row[2] ? apr_atoi64(row[2]) : 0;
+    }
+    return APR_SUCCESS;
+}
+
 static apr_status_t stats_for(cnca_sms_stats_t *st, cnca_db_t *db, apr_pool_t *p,
                               const char *mobile_hash, const char *client, apr_int64_t now)
 {
-    apr_array_header_t *rows;
-    const char **row;
     apr_status_t rv;
 
-    rv = cnca_db_select(db, p, &rows, NULL, "sms_stats_mobile", 2, mobile_hash,
-                        cnca_db_int(p, now - 86400));
-    if (rv != APR_SUCCESS) {
+    if ((rv = stats_row(&st->day_count, &st->day_oldest, &st->last_at, db, p, "sms_stats_mobile",
+                        mobile_hash, now - 86400)) != APR_SUCCESS ||
+        (rv = stats_row(&st->hour_count, &st->hour_oldest, NULL, db, p, "sms_stats_mobile",
+                        mobile_hash, now - 3600)) != APR_SUCCESS) {
         return rv;
     }
-    row = CNCA_DB_ROW(rows, 0);
-    st->day_count = row[0] ? atoi(row[0]) : 0;
-    st->day_oldest = row[1] ? apr_atoi64(row[1]) : 0;
-    st->last_at = row[2] ? apr_atoi64(row[2]) : 0;
-
-    rv = cnca_db_select(db, p, &rows, NULL, "sms_stats_mobile", 2, mobile_hash,
-                        cnca_db_int(p, now - 3600));
-    if (rv != APR_SUCCESS) {
-        return rv;
-    }
-    row = CNCA_DB_ROW(rows, 0);
-    st->hour_count = row[0] ? atoi(row[0]) : 0;
-    st->hour_oldest = row[1] ? apr_atoi64(row[1]) : 0;
-
-    rv = cnca_db_select(db, p, &rows, NULL, "sms_stats_client", 2, client,
-                        cnca_db_int(p, now - 86400));
-    if (rv != APR_SUCCESS) {
-        return rv;
-    }
-    row = CNCA_DB_ROW(rows, 0);
-    st->client_count = row[0] ? atoi(row[0]) : 0;
-    st->client_oldest = row[1] ? apr_atoi64(row[1]) : 0;
-    return APR_SUCCESS;
+    return stats_row(&st->client_count, &st->client_oldest, NULL, db, p, "sms_stats_client", client,
+                     now - 86400);
 }
 
 apr_status_t cnca_sms_reserve(int *pwait, const char **preason, cnca_db_t *db, apr_pool_t *p,

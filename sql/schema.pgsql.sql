@@ -1,5 +1,5 @@
 -- mod_cnca schema for PostgreSQL (kept equivalent to sql/schema.sqlite.sql;
--- build/unit/test_db_pgsql compares the two). Times are Unix seconds. ID
+-- build/unit/test_db compares the two). Times are Unix seconds. ID
 -- numbers are never stored in the clear: id_enc is AES-256-GCM under the
 -- master key, id_hash a keyed hash to find the row.
 --

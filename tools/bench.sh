@@ -295,9 +295,9 @@ case " $parts " in *" 4 "*)
     say "## 4. Memory: RSS of each httpd child around $mem_requests API requests"
     say ""
     say "(GET /session, POST /apply with an invalid ID number, GET /captcha in turn on 32" \
-        "sessions; after 10,000 requests of warm-up)"
+        "sessions; after 5,000 requests of warm-up)"
     say ""
-    "$driver" hammer "$base" 32 10000 >"$run/hammer-warmup.out" 2>&1 || true
+    "$driver" hammer "$base" 32 5000 >"$run/hammer-warmup.out" 2>&1 || true
     for k in $(children); do
         echo "$k $(rss_of "$k")"
     done >"$run/rss-before"
@@ -356,9 +356,12 @@ case " $parts " in *" 3 "*)
     ;;
 esac
 case " $parts " in *" 4 "*)
-    v=$(awk -v g="$max_growth" 'BEGIN { print (g >= 0 && g <= 1024) ? "met" : "MISSED" }')
+    done_requests=$(result "$run/hammer.out" requests)
+    mem_fail=$(result "$run/hammer.out" failures)
+    v=$(awk -v g="$max_growth" -v n="${done_requests:-0}" -v want="$mem_requests" \
+        -v f="${mem_fail:-1}" 'BEGIN { print (g >= 0 && g <= 1024 && n >= want && f == 0) ? "met" : "MISSED" }')
     say "| child RSS growth <= 1 MB per 100,000 requests | max $max_growth kB" \
-        "per $mem_requests | $v |"
+        "after ${done_requests:-0} requests, ${mem_fail:-?} failures | $v |"
     ;;
 esac
 say ""

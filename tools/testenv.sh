@@ -49,7 +49,7 @@ testenv_teardown() {
 }
 
 # PostgreSQL, for the <VirtualHost cnca_pg> of t/conf/extra.conf.in
-# (t/api/pgsql.t) and build/unit/test_db_pgsql: a throwaway cluster in
+# (t/api/pgsql.t) and build/unit/test_db: a throwaway cluster in
 # t/var/pg owned by the current user, on a unix socket only (no TCP), with
 # the database cnca holding sql/schema.pgsql.sql and sql/sandbox.pgsql.sql.
 # Exports CNCA_PG_SOCKET, CNCA_PG_PORT, CNCA_PG_USER and CNCA_PG_PARAMS (the

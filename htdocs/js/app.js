@@ -307,6 +307,31 @@
     });
   }
 
+  /* The answer box of an identity form (#result, shown in place of
+   * #submit-box): returns show(message), which locks the form and shows the
+   * box with the message, its first shown button focused. Its 重新输入信息
+   * (data-action="again") empties the form and unlocks it. */
+  function resultBox(form) {
+    var box = $('#result');
+    function lock(on) {
+      Array.prototype.forEach.call(form.elements, function (i) { i.readOnly = on; });
+      $('#submit-box').hidden = on;
+      box.hidden = !on;
+    }
+    box.addEventListener('click', function (e) {
+      if (e.target.getAttribute('data-action') !== 'again') return;
+      form.reset();
+      clearErrors(form);
+      lock(false);
+      form.elements.name.focus();
+    });
+    return function show(message) {
+      $('#result-msg', box).textContent = message;
+      lock(true);
+      $('.actions:not([hidden]) .btn', box).focus();
+    };
+  }
+
   /* ---- captcha, SMS and countdown ---- */
 
   function countdown(btn, seconds, key) {
@@ -393,7 +418,7 @@
     $: $, el: el, api: api, start: start, go: go, goUrl: goUrl, url: url, flash: flash,
     dialog: dialog, loading: loading, banner: banner,
     fieldError: fieldError, clearErrors: clearErrors, showError: showError,
-    check: check, busy: busy, onSubmit: onSubmit, smsBlock: smsBlock,
+    check: check, busy: busy, onSubmit: onSubmit, resultBox: resultBox, smsBlock: smsBlock,
     session: function () { return session; }
   };
 }());

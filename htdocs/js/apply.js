@@ -2,29 +2,13 @@
  * POST api/apply, then 您尚未申请数字证书 with its three buttons. */
 (function () {
   'use strict';
-  var $ = CNCA.$, form = $('#f'), result = $('#result');
-
-  function lock(on) {
-    Array.prototype.forEach.call(form.elements, function (i) { i.readOnly = on; });
-    $('#submit-box').hidden = on;
-    result.hidden = !on;
-  }
+  var $ = CNCA.$, form = $('#f'), showResult = CNCA.resultBox(form);
 
   function show(has, message) {
-    $('#result-msg').textContent = message;
     $('#new-actions').hidden = has;
     $('#has-actions').hidden = !has;
-    lock(true);
-    result.querySelector('.btn').focus();
+    showResult(message);
   }
-
-  result.addEventListener('click', function (e) {
-    if (e.target.getAttribute('data-action') !== 'again') return;
-    form.reset();
-    CNCA.clearErrors(form);
-    lock(false);
-    form.elements.name.focus();
-  });
 
   CNCA.onSubmit(form, ['name', 'id_number', 'mobile'], async function (v) {
     var r = await CNCA.api('POST', 'api/apply', v);

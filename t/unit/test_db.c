@@ -1,209 +1,167 @@
-/* Unit tests for cnca_db.c, cnca_db_sql.c, cnca_person.c and cnca_audit.c
- * against a real SQLite database through APR DBD, as mod_dbd hands it out:
- * the schema of sql/schema.sqlite.sql, every statement of
- * cnca_db_statements prepared (a typo there would otherwise show only at
- * httpd start), SQL NULLs both ways, persons with and without a
- * certificate, one valid certificate per person, the signature upsert, SMS
- * counting, the audit trail and transactions. */
-#include <fcntl.h>
-#include <libgen.h>
+/* Unit tests for cnca_db.c, cnca_db_sql.c, cnca_person.c, cnca_audit.c and
+ * cnca_sms_limit.c through APR DBD, as mod_dbd hands the connections out,
+ * on each database the module runs on: SQLite always (a file of its own),
+ * PostgreSQL when CNCA_PG_PARAMS is set (a libpq connection string, as
+ * DBDParams takes it; tools/test.sh starts a throwaway cluster and sets
+ * it; each run works in a schema of its own, dropped at the end).
+ *
+ * On each: sql/schema.*.sql and sql/sandbox.*.sql load, every statement of
+ * cnca_db_statements prepares (a typo there would otherwise show only at
+ * httpd start; PostgreSQL is stricter: a parameter's type must fit its
+ * column), SQL NULLs both ways, a failing select is an error and never an
+ * empty answer, persons with and without a certificate, one valid
+ * certificate per person, the signature upsert, SMS counting and the
+ * reservation, the audit trail, transactions, two writers that take turns,
+ * and misuse. Both schemas have the same tables, columns and indexes. */
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include <apr_dbd.h>
-#include <apr_file_io.h>
 #include <apr_strings.h>
 #include <apr_thread_proc.h>
 #include <apr_time.h>
 
 #include "tap.h"
+#include "testlib.h"
 #include "cnca_audit.h"
 #include "cnca_db.h"
 #include "cnca_log.h"
 #include "cnca_person.h"
+#include "cnca_sms_limit.h"
 
-static int log_lines;
-static char log_last[1024];
-
-static void log_sink(void *baton, const char *file, int line, cnca_log_level_t level,
-                     apr_status_t rv, const char *msg)
-{
-    (void)baton, (void)file, (void)line, (void)level, (void)rv;
-    ++log_lines;
-    snprintf(log_last, sizeof(log_last), "%s", msg);
-}
-
-/* Statements the tests use to look behind the module's own. */
+/* Statements the tests use to look behind the module's own (portable, as
+ * the module's are). */
 static const cnca_db_stmt_t test_statements[] = {
     {"t_audit_all", "SELECT at, client, event, outcome, person_id, subject, detail"
                     " FROM audit ORDER BY id"},
-    {"t_signature_count", "SELECT COUNT(*) FROM signatures WHERE person_id = %s"},
+    {"t_signature_count", "SELECT COUNT(*) FROM signatures WHERE person_id = %lld"},
     {"t_cert_revoke", "UPDATE certificates SET status = 'revoked' WHERE serial = %s"},
-    {"t_cert_count", "SELECT COUNT(*) FROM certificates WHERE person_id = %s"},
-    {"t_is_null", "SELECT CASE WHEN %s IS NULL THEN 'null' ELSE 'value' END, %s"},
+    {"t_cert_count", "SELECT COUNT(*) FROM certificates WHERE person_id = %lld"},
+    {"t_is_null", "SELECT CASE WHEN CAST(%s AS TEXT) IS NULL THEN 'null' ELSE 'value' END, %s"},
+    {"t_divide", "SELECT 100 / %lld"},
+    {"t_nothing", "SELECT id FROM persons WHERE id_hash = %s"},
     {NULL, NULL},
 };
 
-static char db_path[64];
-static cnca_db_t db;
+/* One database the tests run on. */
+typedef struct {
+    const char *name;   /* the APR DBD driver: "sqlite3" or "pgsql" */
+    const char *params; /* what apr_dbd_open takes: the SQLite file, or the libpq string */
+    const char *schema; /* PostgreSQL: this run's schema; NULL for SQLite */
+    cnca_db_t db;       /* driver, handle, prepared statements */
+} conn_t;
+
 static cnca_key_t key;
 
-/* ---- setting up: database, schema, statements ---- */
+/* ON(what): the TAP text with the driver in front ("pgsql: what"); each test
+ * has its connection c and its pool p. */
+#define ON(what) apr_pstrcat(p, c->name, ": ", (what), NULL)
 
-static const char *schema_path(apr_pool_t *p, const char *argv0)
+static int is_pg(const conn_t *c)
 {
-    const char *here = "sql/schema.sqlite.sql";
-    char *dir;
-
-    if (access(here, R_OK) == 0) {
-        return here;
-    }
-    dir = dirname(apr_pstrdup(p, argv0)); /* build/unit */
-    return apr_pstrcat(p, dir, "/../../sql/schema.sqlite.sql", NULL);
+    return !strcmp(c->name, "pgsql");
 }
 
-/* Runs each statement of an SQL file: splits at ';' outside quotes and
- * '--' comments (a comment may hold a ';'). */
-static int run_sql_file(apr_pool_t *p, const char *path, int *pcount)
+/* ---- setting up: connection, schema, statements ---- */
+
+/* Another connection to c's database (as another httpd child has). */
+static int conn_open(const conn_t *c, cnca_db_t *d, apr_pool_t *p)
 {
-    apr_file_t *f;
-    apr_finfo_t fi;
-    apr_size_t len;
-    char *text, *s, *stmt;
-    int in_quote = 0, failed = 0;
-
-    *pcount = 0;
-    if (apr_file_open(&f, path, APR_FOPEN_READ, 0, p) != APR_SUCCESS ||
-        apr_file_info_get(&fi, APR_FINFO_SIZE, f) != APR_SUCCESS) {
-        return -1;
-    }
-    len = (apr_size_t)fi.size;
-    text = apr_palloc(p, len + 1);
-    apr_file_read_full(f, text, len, &len);
-    text[len] = '\0';
-    apr_file_close(f);
-
-    /* blank out comments, keeping the offsets */
-    for (s = text; *s; ++s) {
-        if (*s == '\'') {
-            in_quote = !in_quote;
-        } else if (!in_quote && s[0] == '-' && s[1] == '-') {
-            while (*s && *s != '\n') {
-                *s++ = ' ';
-            }
-            if (!*s) {
-                break;
-            }
-        }
-    }
-    in_quote = 0;
-    for (stmt = s = text; *s; ++s) {
-        if (*s == '\'') {
-            in_quote = !in_quote;
-        }
-        if (*s == ';' && !in_quote) {
-            const char *q;
-            int nrows = 0, rc;
-            *s = '\0';
-            for (q = stmt; *q == ' ' || *q == '\n' || *q == '\t' || *q == '\r'; ++q)
-                ;
-            if (*q) {
-                if (!strncasecmp(q, "PRAGMA", 6)) {
-                    apr_dbd_results_t *res = NULL;
-                    apr_dbd_row_t *row = NULL;
-                    rc = apr_dbd_select(db.driver, p, db.handle, &res, q, 0);
-                    while (rc == 0 && apr_dbd_get_row(db.driver, p, res, &row, -1) == 0)
-                        ;
-                } else {
-                    rc = apr_dbd_query(db.driver, db.handle, &nrows, q);
-                }
-                if (rc != 0) {
-                    printf("#   schema statement failed: %s\n#   %s\n", q,
-                           apr_dbd_error(db.driver, db.handle, rc));
-                    ++failed;
-                }
-                ++*pcount;
-            }
-            stmt = s + 1;
-        }
-    }
-    return failed;
-}
-
-static int prepare_all(apr_pool_t *p, const cnca_db_stmt_t *list, int report)
-{
-    const cnca_db_stmt_t *st;
-    int failed = 0;
-
-    for (st = list; st->label; ++st) {
-        apr_dbd_prepared_t *prep = NULL;
-        int rc = apr_dbd_prepare(db.driver, p, db.handle, st->sql, st->label, &prep);
-        if (report) {
-            ok(rc == 0 && prep, apr_psprintf(p, "statement '%s' prepares", st->label));
-        }
-        if (rc != 0 || !prep) {
-            printf("#   %s: %s\n", st->label, apr_dbd_error(db.driver, db.handle, rc));
-            ++failed;
-            continue;
-        }
-        apr_hash_set(db.prepared, st->label, APR_HASH_KEY_STRING, prep);
-    }
-    return failed;
-}
-
-static int setup(apr_pool_t *p, const char *argv0)
-{
-    const char *err = NULL, *schema = schema_path(p, argv0);
-    int fd, n = 0, labels = 0;
-    const cnca_db_stmt_t *st;
-
-    snprintf(db_path, sizeof(db_path), "/tmp/cnca-test-db-XXXXXX");
-    if ((fd = mkstemp(db_path)) < 0) {
-        printf("Bail out! no temporary file\n");
+    if (!testlib_db_open(d, p, c->name, c->params)) {
         return 0;
     }
-    close(fd);
-    if (apr_dbd_init(p) != APR_SUCCESS ||
-        apr_dbd_get_driver(p, "sqlite3", &db.driver) != APR_SUCCESS) {
-        printf("1..0 # SKIP APR DBD has no sqlite3 driver\n");
-        unlink(db_path);
-        exit(0);
-    }
-    if (apr_dbd_open_ex(db.driver, p, db_path, &db.handle, &err) != APR_SUCCESS) {
-        printf("Bail out! cannot open %s: %s\n", db_path, err ? err : "?");
-        return 0;
-    }
-    db.prepared = apr_hash_make(p);
+    return !c->schema ||
+           testlib_db_run(d, p, apr_pstrcat(p, "SET search_path TO ", c->schema, NULL)) == 0;
+}
 
-    is_int(run_sql_file(p, schema, &n), 0, apr_psprintf(p, "%s runs without error", schema));
-    ok(n >= 10, apr_psprintf(p, "the schema has its statements (%d)", n));
+/* Loads the schema and the sandbox tables, then prepares the statements. */
+static int conn_setup(conn_t *c, apr_pool_t *p, const char *argv0)
+{
+    static const char *const files[] = {"schema", "sandbox"};
+    apr_size_t i;
+    int n = 0;
 
-    for (st = cnca_db_statements; st->label; ++st) {
-        ok(apr_hash_get(db.prepared, st->label, APR_HASH_KEY_STRING) == NULL,
-           apr_psprintf(p, "label '%s' appears once", st->label));
-        apr_hash_set(db.prepared, st->label, APR_HASH_KEY_STRING, st);
-        ++labels;
+    for (i = 0; i < sizeof(files) / sizeof(files[0]); ++i) {
+        const char *rel = apr_psprintf(p, "sql/%s.%s.sql", files[i], is_pg(c) ? "pgsql" : "sqlite");
+        is_int(testlib_db_load(&c->db, p, testlib_path(p, argv0, rel), &n), 0,
+               ON(apr_psprintf(p, "%s runs without error", rel)));
+        if (!is_pg(c) && i == 0) {
+            /* SQLite's is run a statement at a time */
+            ok(n >= 10, ON(apr_psprintf(p, "the schema has its statements (%d)", n)));
+        }
     }
-    db.prepared = apr_hash_make(p);
-    ok(labels >= 13, apr_psprintf(p, "cnca_db_statements lists %d statements", labels));
-    is_int(prepare_all(p, cnca_db_statements, 1), 0,
-           "every statement of cnca_db_statements prepares");
-    is_int(prepare_all(p, test_statements, 0), 0, "the tests' own statements prepare");
+    is_int(testlib_db_prepare(&c->db, p, cnca_db_statements, ON("")), 0,
+           ON("every statement of cnca_db_statements prepares"));
+    is_int(testlib_db_prepare(&c->db, p, test_statements, NULL), 0,
+           ON("the tests' own statements prepare"));
     return 1;
 }
 
-static void teardown(apr_pool_t *p)
+/* SQLite in a temporary file. 0: no sqlite3 driver (a skip); -1: failed. */
+static int sqlite_setup(conn_t *c, apr_pool_t *p, const char *argv0)
 {
-    (void)p;
-    if (db.handle) {
-        apr_dbd_close(db.driver, db.handle);
-        db.handle = NULL;
+    char *path = apr_pstrdup(p, "/tmp/cnca-test-db-XXXXXX");
+    const apr_dbd_driver_t *driver;
+    int fd;
+
+    memset(c, 0, sizeof(*c));
+    c->name = "sqlite3";
+    if (apr_dbd_get_driver(p, "sqlite3", &driver) != APR_SUCCESS) {
+        return 0;
     }
-    unlink(db_path);
-    unlink(apr_pstrcat(p, db_path, "-wal", NULL));
-    unlink(apr_pstrcat(p, db_path, "-shm", NULL));
-    unlink(apr_pstrcat(p, db_path, "-journal", NULL));
+    if ((fd = mkstemp(path)) < 0) {
+        ok(0, "sqlite3: a temporary file");
+        return -1;
+    }
+    close(fd);
+    c->params = path;
+    if (!conn_open(c, &c->db, p)) {
+        ok(0, apr_psprintf(p, "sqlite3: %s opens", path));
+        return -1;
+    }
+    return conn_setup(c, p, argv0);
+}
+
+/* PostgreSQL in a schema of this run's own. 1, or 0 after a failure. */
+static int pg_setup(conn_t *c, apr_pool_t *p, const char *argv0, const char *params)
+{
+    memset(c, 0, sizeof(*c));
+    c->name = "pgsql";
+    c->params = params;
+    c->schema = apr_psprintf(p, "cnca_unit_%ld", (long)getpid());
+    if (!testlib_db_open(&c->db, p, "pgsql", params)) {
+        ok(0, apr_psprintf(p,
+                           "pgsql: connects with CNCA_PG_PARAMS='%s' (the pgsql driver of APR"
+                           " DBD is Debian's libaprutil1-dbd-pgsql)",
+                           params));
+        return 0;
+    }
+    if (testlib_db_run(&c->db, p,
+                       apr_pstrcat(p, "SET client_min_messages = warning; DROP SCHEMA IF EXISTS ",
+                                   c->schema, " CASCADE; CREATE SCHEMA ", c->schema,
+                                   "; SET search_path TO ", c->schema, NULL)) != 0) {
+        ok(0, apr_psprintf(p, "pgsql: makes the schema %s", c->schema));
+        return 0;
+    }
+    return conn_setup(c, p, argv0);
+}
+
+static void conn_close(conn_t *c, apr_pool_t *p)
+{
+    if (c->db.handle) {
+        if (c->schema) {
+            testlib_db_run(&c->db, p, "ROLLBACK"); /* a test that stopped inside a transaction */
+            testlib_db_run(&c->db, p,
+                           apr_pstrcat(p, "SET client_min_messages = warning; DROP SCHEMA ",
+                                       c->schema, " CASCADE", NULL));
+        }
+        apr_dbd_close(c->db.driver, c->db.handle);
+        c->db.handle = NULL;
+    }
+    if (c->params && !c->schema) {
+        testlib_sqlite_remove(p, c->params);
+    }
 }
 
 /* ---- helpers ---- */
@@ -215,23 +173,24 @@ static const char *now_s(apr_pool_t *p)
     return cnca_db_int(p, NOW);
 }
 
-static apr_status_t add_person(apr_pool_t *p, const char *id_number, const char *name,
+static apr_status_t add_person(conn_t *c, apr_pool_t *p, const char *id_number, const char *name,
                                const char *mobile)
 {
     const char *enc = NULL;
     cnca_seal(&enc, p, &key, "id", id_number, strlen(id_number));
-    return cnca_db_exec(&db, p, NULL, "person_insert", 6, cnca_person_id_hash(p, &key, id_number),
-                        enc, name, mobile, now_s(p), now_s(p));
+    return cnca_db_exec(&c->db, p, NULL, "person_insert", 6,
+                        cnca_person_id_hash(p, &key, id_number), enc, name, mobile, now_s(p),
+                        now_s(p));
 }
 
-static apr_status_t add_cert(apr_pool_t *p, apr_int64_t person_id, const char *serial)
+static apr_status_t add_cert(conn_t *c, apr_pool_t *p, apr_int64_t person_id, const char *serial)
 {
     apr_status_t rv =
-        cnca_db_exec(&db, p, NULL, "serial_insert", 4, serial, "hash", "ec-p256", now_s(p));
+        cnca_db_exec(&c->db, p, NULL, "serial_insert", 4, serial, "hash", "ec-p256", now_s(p));
     if (rv != APR_SUCCESS) {
         return rv;
     }
-    return cnca_db_exec(&db, p, NULL, "cert_insert", 8, cnca_db_int(p, person_id), serial,
+    return cnca_db_exec(&c->db, p, NULL, "cert_insert", 8, cnca_db_int(p, person_id), serial,
                         "ec-p256", now_s(p), cnca_db_int(p, NOW + 86400 * 365),
                         "-----BEGIN CERTIFICATE-----SECRETPEM", "KEY-ENC-SECRET", now_s(p));
 }
@@ -241,7 +200,44 @@ static const char *cell(apr_array_header_t *rows, int r, int c)
     return rows && r < rows->nelts ? CNCA_DB_ROW(rows, r)[c] : "(no row)";
 }
 
-/* ---- tests ---- */
+/* "name:col1,col2,...;" for each table, and "index:name;" for each named
+ * index, in name order: what both schema files must agree on. */
+static const char *shape(const conn_t *c, apr_pool_t *p)
+{
+    static const char *const pg_sql =
+        "SELECT s FROM (SELECT table_name || ':' ||"
+        "  string_agg(column_name::text, ',' ORDER BY column_name::text COLLATE \"C\") AS s"
+        "  FROM information_schema.columns WHERE table_schema = current_schema()"
+        "  GROUP BY table_name"
+        " UNION ALL SELECT 'index:' || indexname FROM pg_indexes"
+        "  WHERE schemaname = current_schema() AND indexname NOT LIKE '%_pkey'"
+        "  AND indexname NOT LIKE '%_key') AS shape ORDER BY s COLLATE \"C\"";
+    static const char *const sqlite_sql =
+        "SELECT m.name || ':' || (SELECT group_concat(name, ',') FROM"
+        "  (SELECT name FROM pragma_table_info(m.name) ORDER BY name))"
+        "  FROM sqlite_master m WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%'"
+        " UNION ALL SELECT 'index:' || name FROM sqlite_master"
+        "  WHERE type = 'index' AND name NOT LIKE 'sqlite_autoindex_%' ORDER BY 1";
+    apr_dbd_results_t *res = NULL;
+    apr_dbd_row_t *row = NULL;
+    const char *s = "";
+    int rc;
+
+    if (!c->db.handle) {
+        return apr_pstrcat(p, "(no ", c->name, " connection)", NULL);
+    }
+    rc = apr_dbd_select(c->db.driver, p, c->db.handle, &res, is_pg(c) ? pg_sql : sqlite_sql, 1);
+    if (rc != 0) {
+        printf("#   %s\n", apr_dbd_error(c->db.driver, c->db.handle, rc));
+        return "(query failed)";
+    }
+    while (apr_dbd_get_row(c->db.driver, p, res, &row, -1) == 0) {
+        s = apr_pstrcat(p, s, apr_dbd_get_entry(c->db.driver, row, 0), ";", NULL);
+    }
+    return s;
+}
+
+/* ---- tests without a database ---- */
 
 static void test_db_int(void)
 {
@@ -254,142 +250,224 @@ static void test_db_int(void)
     is_str(cnca_db_int(p, APR_INT64_C(5000000000)), "5000000000", "cnca_db_int 5000000000");
 }
 
-static void test_null_args(void)
+static void test_labels(void)
+{
+    apr_pool_t *p = tap_pool();
+    apr_hash_t *seen = apr_hash_make(p);
+    const cnca_db_stmt_t *st;
+    int labels = 0;
+
+    for (st = cnca_db_statements; st->label; ++st) {
+        ok(apr_hash_get(seen, st->label, APR_HASH_KEY_STRING) == NULL,
+           apr_psprintf(p, "label '%s' appears once", st->label));
+        apr_hash_set(seen, st->label, APR_HASH_KEY_STRING, st);
+        ++labels;
+    }
+    ok(labels >= 13, apr_psprintf(p, "cnca_db_statements lists %d statements", labels));
+}
+
+/* ---- tests on each database ---- */
+
+static void test_same_schema(const conn_t *lite, const conn_t *pg)
+{
+    apr_pool_t *p = tap_pool();
+    const char *pg_shape = shape(pg, p), *lite_shape = shape(lite, p);
+
+    ok(strstr(pg_shape, "persons:") && strstr(pg_shape, "sandbox_sms:") &&
+           strstr(pg_shape, "index:"),
+       "the PostgreSQL schema lists tables and indexes");
+    is_str(pg_shape, lite_shape,
+           "sql/*.pgsql.sql and sql/*.sqlite.sql: same tables, columns and indexes");
+}
+
+static void test_null_args(conn_t *c)
 {
     apr_pool_t *p = tap_pool();
     apr_array_header_t *rows = NULL;
     int ncols = 0;
 
-    is_int(cnca_db_select(&db, p, &rows, &ncols, "t_is_null", 2, NULL, NULL), APR_SUCCESS,
-           "select with NULL arguments");
-    is_int(ncols, 2, "two columns");
-    is_int(rows ? rows->nelts : -1, 1, "one row");
-    is_str(cell(rows, 0, 0), "null", "a NULL argument is SQL NULL (not '' or '(null)')");
+    is_int(cnca_db_select(&c->db, p, &rows, &ncols, "t_is_null", 2, NULL, NULL), APR_SUCCESS,
+           ON("select with NULL arguments"));
+    is_int(ncols, 2, ON("two columns"));
+    is_int(rows ? rows->nelts : -1, 1, ON("one row"));
+    is_str(cell(rows, 0, 0), "null", ON("a NULL argument is SQL NULL (not '' or '(null)')"));
     ok(rows && rows->nelts == 1 && CNCA_DB_ROW(rows, 0)[1] == NULL,
-       "an SQL NULL comes back as a NULL pointer");
-    cnca_db_select(&db, p, &rows, NULL, "t_is_null", 2, "", "");
-    is_str(cell(rows, 0, 0), "value", "an empty string is a value, not NULL");
-    is_str(cell(rows, 0, 1), "", "and comes back empty");
-    ok(rows && rows->nelts == 1 && CNCA_DB_ROW(rows, 0)[2] == NULL, "a row ends with NULL");
+       ON("an SQL NULL comes back as a NULL pointer (not '')"));
+    cnca_db_select(&c->db, p, &rows, NULL, "t_is_null", 2, "", "");
+    is_str(cell(rows, 0, 0), "value", ON("an empty string is a value, not NULL"));
+    is_str(cell(rows, 0, 1), "", ON("and comes back empty"));
+    ok(rows && rows->nelts == 1 && CNCA_DB_ROW(rows, 0)[2] == NULL, ON("a row ends with NULL"));
 }
 
-static void test_person(void)
+/* The pgsql driver reads a select's rows asynchronously unless asked for
+ * random access: then an error while running it looks like "no rows" and an
+ * empty answer costs a 100 ms sleep. */
+static void test_errors_are_errors(conn_t *c)
+{
+    apr_pool_t *p = tap_pool();
+    apr_array_header_t *rows = (apr_array_header_t *)&rows;
+    apr_time_t t0;
+    int lines = testlib_log_lines;
+
+    is_int(cnca_db_select(&c->db, p, &rows, NULL, "t_divide", 1, "4"), APR_SUCCESS,
+           ON("a select that works"));
+    is_str(cell(rows, 0, 0), "25", ON("and its answer"));
+    /* SQLite answers NULL for a division by zero and keeps any text in an
+     * INTEGER column: nothing there fails while it runs */
+    if (is_pg(c)) {
+        ok(cnca_db_select(&c->db, p, &rows, NULL, "t_divide", 1, "0") != APR_SUCCESS,
+           ON("a select that fails while it runs (division by zero) is an error, not 'no rows'"));
+        ok(rows == NULL, ON("failed select: no rows"));
+        ok(testlib_log_lines > lines && strstr(testlib_log_last, "t_divide"),
+           ON("and a log line naming it"));
+        ok(cnca_db_exec(&c->db, p, NULL, "person_insert", 6, "h", "e", "n", "m", "not a number",
+                        "1") != APR_SUCCESS,
+           ON("a write with a bad integer argument is an error"));
+    }
+
+    t0 = apr_time_now();
+    is_int(cnca_db_select(&c->db, p, &rows, NULL, "t_nothing", 1, "nobody"), APR_SUCCESS,
+           ON("a select with no rows"));
+    is_int(rows ? rows->nelts : -1, 0, ON("gives no rows"));
+    ok(apr_time_now() - t0 < apr_time_from_msec(90),
+       ON(apr_psprintf(p, "and answers at once (%.3f s)",
+                       (double)(apr_time_now() - t0) / APR_USEC_PER_SEC)));
+}
+
+static void test_person(conn_t *c)
 {
     apr_pool_t *p = tap_pool();
     cnca_person_t *person = (cnca_person_t *)&person;
     const char *hash = cnca_person_id_hash(p, &key, "31010119900307123X");
     apr_array_header_t *rows = NULL;
+    const char *pid;
     int nrows = -1;
 
-    ok(hash && strlen(hash) == 64 && !strstr(hash, "310101"), "ID hash: 64 hex, no ID in it");
-    is_str(cnca_person_id_hash(p, &key, "31010119900307123X"), hash, "ID hash is stable");
+    ok(hash && strlen(hash) == 64 && !strstr(hash, "310101"), ON("ID hash: 64 hex, no ID in it"));
+    is_str(cnca_person_id_hash(p, &key, "31010119900307123X"), hash, ON("ID hash is stable"));
 
-    is_int(cnca_person_find(&person, &db, p, hash), APR_NOTFOUND, "not there yet: APR_NOTFOUND");
-    ok(person == NULL, "not found: no person");
+    is_int(cnca_person_find(&person, &c->db, p, hash), APR_NOTFOUND,
+           ON("not there yet: APR_NOTFOUND"));
+    ok(person == NULL, ON("not found: no person"));
 
-    is_int(add_person(p, "31010119900307123X", "张三", "13812345678"), APR_SUCCESS,
-           "person_insert");
-    is_int(cnca_person_find(&person, &db, p, hash), APR_SUCCESS, "found");
+    is_int(add_person(c, p, "31010119900307123X", "张三", "13812345678"), APR_SUCCESS,
+           ON("person_insert"));
+    is_int(cnca_person_find(&person, &c->db, p, hash), APR_SUCCESS, ON("found"));
     if (!person) {
         return;
     }
-    ok(person->id > 0, "found: an id");
-    is_str(person->name, "张三", "found: name");
-    is_str(person->mobile, "13812345678", "found: mobile");
-    ok(person->serial == NULL, "no certificate: serial NULL");
+    ok(person->id > 0, ON("found: an id"));
+    is_str(person->name, "张三", ON("found: name (UTF-8 both ways)"));
+    is_str(person->mobile, "13812345678", ON("found: mobile"));
+    ok(person->serial == NULL, ON("no certificate: serial NULL"));
 
-    ok(add_person(p, "31010119900307123X", "李四", "13900000000") != APR_SUCCESS,
-       "a second person with the same ID hash: refused (UNIQUE)");
-    ok(strstr(log_last, "person_insert") && !strstr(log_last, "李四"),
-       "the failure is logged by label, without the values");
+    ok(add_person(c, p, "31010119900307123X", "李四", "13900000000") != APR_SUCCESS,
+       ON("a second person with the same ID hash: refused (UNIQUE)"));
+    ok(strstr(testlib_log_last, "person_insert") && !strstr(testlib_log_last, "李四"),
+       ON("the failure is logged by label, without the values"));
 
-    cnca_db_select(&db, p, &rows, NULL, "person_by_id", 1, cnca_db_int(p, person->id));
-    is_int(rows ? rows->nelts : -1, 1, "person_by_id: one row");
-    is_str(cell(rows, 0, 4), hash, "person_by_id: the ID hash");
-    ok(rows && rows->nelts && !strstr(cell(rows, 0, 3), "31010119900307123X"),
-       "person_by_id: the ID number is stored sealed, not in the clear");
-
-    is_int(cnca_db_exec(&db, p, &nrows, "person_update_mobile", 3, "13700000000", now_s(p),
-                        cnca_db_int(p, person->id)),
-           APR_SUCCESS, "person_update_mobile");
-    is_int(nrows, 1, "person_update_mobile: one row changed");
-    cnca_db_exec(&db, p, &nrows, "person_update_mobile", 3, "13700000000", now_s(p), "999999");
-    is_int(nrows, 0, "person_update_mobile of nobody: no row changed");
-    cnca_person_find(&person, &db, p, hash);
-    is_str(person ? person->mobile : NULL, "13700000000", "the new mobile is found");
-
-    is_int(add_cert(p, person->id, "0A1B2C3D4E5F6071"), APR_SUCCESS, "a certificate");
-    cnca_person_find(&person, &db, p, hash);
-    is_str(person ? person->serial : NULL, "0A1B2C3D4E5F6071", "with a certificate: its serial");
+    pid = cnca_db_int(p, person->id);
+    is_int(cnca_db_exec(&c->db, p, &nrows, "person_update_mobile", 3, "13700000000",
+                        cnca_db_int(p, NOW + 5), pid),
+           APR_SUCCESS, ON("person_update_mobile"));
+    is_int(nrows, 1, ON("person_update_mobile: one row changed"));
+    is_int(cnca_db_select(&c->db, p, &rows, NULL, "person_by_id", 1, pid), APR_SUCCESS,
+           ON("person_by_id"));
+    is_int(rows ? rows->nelts : -1, 1, ON("person_by_id: one row"));
+    is_str(cell(rows, 0, 2), "13700000000", ON("person_by_id: the new mobile"));
+    is_str(cell(rows, 0, 4), hash, ON("person_by_id: the ID hash"));
+    ok(rows && rows->nelts == 1 && !strstr(cell(rows, 0, 3), "31010119900307123X"),
+       ON("person_by_id: the ID number is stored sealed, not in the clear"));
+    cnca_db_exec(&c->db, p, &nrows, "person_update_mobile", 3, "13700000000", now_s(p), "424242");
+    is_int(nrows, 0, ON("person_update_mobile of nobody: no row changed"));
+    cnca_person_find(&person, &c->db, p, hash);
+    is_str(person ? person->mobile : NULL, "13700000000", ON("the new mobile is found"));
 }
 
-static void test_one_valid_certificate(void)
+static void test_one_valid_certificate(conn_t *c)
 {
     apr_pool_t *p = tap_pool();
     cnca_person_t *person = NULL;
-    const char *hash = cnca_person_id_hash(p, &key, "110101199001011237");
+    const char *hash = cnca_person_id_hash(p, &key, "31010119900307123X");
     apr_array_header_t *rows = NULL;
     const char *pid;
     int nrows = 0;
 
-    add_person(p, "110101199001011237", "王五", "13811112222");
-    cnca_person_find(&person, &db, p, hash);
-    if (!person) {
-        ok(0, "a person for the certificate tests");
+    if (cnca_person_find(&person, &c->db, p, hash) != APR_SUCCESS) {
+        ok(0, ON("the person of test_person"));
         return;
     }
     pid = cnca_db_int(p, person->id);
-    is_int(add_cert(p, person->id, "1111111111111111"), APR_SUCCESS, "first valid certificate");
-    ok(add_cert(p, person->id, "2222222222222222") != APR_SUCCESS,
-       "a second valid certificate for the same person: refused");
-    ok(!strstr(log_last, "SECRETPEM") && !strstr(log_last, "KEY-ENC-SECRET"),
-       "the failure's log line holds no certificate or key");
-    cnca_db_select(&db, p, &rows, NULL, "t_cert_count", 1, pid);
-    is_str(cell(rows, 0, 0), "1", "still one certificate");
+    is_int(add_cert(c, p, person->id, "1111111111111111"), APR_SUCCESS,
+           ON("first valid certificate"));
+    cnca_person_find(&person, &c->db, p, hash);
+    is_str(person ? person->serial : NULL, "1111111111111111",
+           ON("person_by_id_hash: the valid certificate's serial"));
+    ok(add_cert(c, p, person->id, "2222222222222222") != APR_SUCCESS,
+       ON("a second valid certificate for the same person: refused (partial unique index)"));
+    ok(!strstr(testlib_log_last, "SECRETPEM") && !strstr(testlib_log_last, "KEY-ENC-SECRET"),
+       ON("the failure's log line holds no certificate or key"));
+    cnca_db_select(&c->db, p, &rows, NULL, "t_cert_count", 1, pid);
+    is_str(cell(rows, 0, 0), "1", ON("still one certificate"));
 
-    cnca_db_exec(&db, p, &nrows, "t_cert_revoke", 1, "1111111111111111");
-    is_int(nrows, 1, "the first is revoked");
-    is_int(add_cert(p, person->id, "3333333333333333"), APR_SUCCESS,
-           "after a revocation, a new valid certificate");
-    cnca_person_find(&person, &db, p, hash);
+    cnca_db_exec(&c->db, p, &nrows, "t_cert_revoke", 1, "1111111111111111");
+    is_int(nrows, 1, ON("the first is revoked"));
+    is_int(add_cert(c, p, person->id, "3333333333333333"), APR_SUCCESS,
+           ON("after a revocation, a new valid certificate"));
+    cnca_person_find(&person, &c->db, p, hash);
     is_str(person ? person->serial : NULL, "3333333333333333",
-           "person_by_id_hash: the valid certificate's serial, one row");
-    cnca_db_select(&db, p, &rows, NULL, "cert_by_person", 1, pid);
-    is_int(rows ? rows->nelts : -1, 1, "cert_by_person: only the valid one");
-    is_str(cell(rows, 0, 0), "3333333333333333", "cert_by_person: its serial");
-    is_str(cell(rows, 0, 4), "valid", "cert_by_person: status valid");
+           ON("person_by_id_hash: the valid certificate's serial, one row"));
+    is_int(cnca_db_select(&c->db, p, &rows, NULL, "cert_by_person", 1, pid), APR_SUCCESS,
+           ON("cert_by_person"));
+    is_int(rows ? rows->nelts : -1, 1, ON("cert_by_person: only the valid one"));
+    is_str(cell(rows, 0, 0), "3333333333333333", ON("cert_by_person: its serial"));
+    is_str(cell(rows, 0, 3), cnca_db_int(p, NOW + 86400 * 365), ON("cert_by_person: not_after"));
+    is_str(cell(rows, 0, 4), "valid", ON("cert_by_person: status valid"));
 
-    ok(cnca_db_exec(&db, p, NULL, "serial_insert", 4, "3333333333333333", "h", "ec-p256",
+    ok(cnca_db_exec(&c->db, p, NULL, "serial_insert", 4, "3333333333333333", "h", "ec-p256",
                     now_s(p)) != APR_SUCCESS,
-       "a serial is recorded once only");
+       ON("a serial is recorded once only"));
+    ok(cnca_db_exec(&c->db, p, NULL, "cert_insert", 8, "424242", "4444444444444444", "ec-p256",
+                    now_s(p), now_s(p), "pem", "key", now_s(p)) != APR_SUCCESS,
+       ON("a certificate of no person, with no recorded serial: refused (foreign keys)"));
 }
 
-static void test_signature(void)
+static void test_signature(conn_t *c)
 {
     apr_pool_t *p = tap_pool();
+    cnca_person_t *person = NULL;
     apr_array_header_t *rows = NULL;
+    const char *pid;
 
-    is_int(cnca_db_exec(&db, p, NULL, "signature_upsert", 4, "1", "iVBORw0KGgoFIRST", "handwrite",
-                        now_s(p)),
-           APR_SUCCESS, "signature_upsert: insert");
-    cnca_db_select(&db, p, &rows, NULL, "signature_get", 1, "1");
-    is_str(cell(rows, 0, 0), "iVBORw0KGgoFIRST", "signature_get: the first");
-    is_int(cnca_db_exec(&db, p, NULL, "signature_upsert", 4, "1", "iVBORw0KGgoSECOND", "photo",
+    if (cnca_person_find(&person, &c->db, p, cnca_person_id_hash(p, &key, "31010119900307123X")) !=
+        APR_SUCCESS) {
+        ok(0, ON("the person of test_person"));
+        return;
+    }
+    pid = cnca_db_int(p, person->id);
+    is_int(cnca_db_exec(&c->db, p, NULL, "signature_upsert", 4, pid, "iVBORw0KGgoFIRST",
+                        "handwrite", now_s(p)),
+           APR_SUCCESS, ON("signature_upsert: insert"));
+    cnca_db_select(&c->db, p, &rows, NULL, "signature_get", 1, pid);
+    is_str(cell(rows, 0, 0), "iVBORw0KGgoFIRST", ON("signature_get: the first"));
+    is_int(cnca_db_exec(&c->db, p, NULL, "signature_upsert", 4, pid, "iVBORw0KGgoSECOND", "photo",
                         cnca_db_int(p, NOW + 1)),
-           APR_SUCCESS, "signature_upsert: replace");
-    cnca_db_select(&db, p, &rows, NULL, "signature_get", 1, "1");
-    is_str(cell(rows, 0, 0), "iVBORw0KGgoSECOND", "signature_get: the replacement");
-    cnca_db_select(&db, p, &rows, NULL, "t_signature_count", 1, "1");
-    is_str(cell(rows, 0, 0), "1", "still one signature row");
-    cnca_db_select(&db, p, &rows, NULL, "signature_get", 1, "424242");
-    is_int(rows ? rows->nelts : -1, 0, "signature_get of nobody: no row");
+           APR_SUCCESS, ON("signature_upsert: replace (ON CONFLICT ... DO UPDATE)"));
+    cnca_db_select(&c->db, p, &rows, NULL, "signature_get", 1, pid);
+    is_str(cell(rows, 0, 0), "iVBORw0KGgoSECOND", ON("signature_get: the replacement"));
+    cnca_db_select(&c->db, p, &rows, NULL, "t_signature_count", 1, pid);
+    is_str(cell(rows, 0, 0), "1", ON("still one signature row"));
+    cnca_db_select(&c->db, p, &rows, NULL, "signature_get", 1, "424242");
+    is_int(rows ? rows->nelts : -1, 0, ON("signature_get of nobody: no row"));
 }
 
-static void test_sms_stats(void)
+static void test_sms(conn_t *c)
 {
     apr_pool_t *p = tap_pool();
     apr_array_header_t *rows = NULL;
-    int i;
+    cnca_sms_limits_t limits = {60, 5, 10, 100};
+    const char *reason = NULL;
+    int i, wait = -1;
     static const struct {
         int ago;
         const char *hash, *client;
@@ -400,38 +478,56 @@ static void test_sms_stats(void)
     };
 
     for (i = 0; i < (int)(sizeof(sends) / sizeof(sends[0])); ++i) {
-        if (cnca_db_exec(&db, p, NULL, "sms_insert", 3, cnca_db_int(p, NOW - sends[i].ago),
+        if (cnca_db_exec(&c->db, p, NULL, "sms_insert", 3, cnca_db_int(p, NOW - sends[i].ago),
                          sends[i].hash, sends[i].client) != APR_SUCCESS) {
-            ok(0, "sms_insert");
+            ok(0, ON("sms_insert"));
         }
     }
-    is_int(cnca_db_select(&db, p, &rows, NULL, "sms_stats_mobile", 2, "HASH-A",
+    is_int(cnca_db_select(&c->db, p, &rows, NULL, "sms_stats_mobile", 2, "HASH-A",
                           cnca_db_int(p, NOW - 86400)),
-           APR_SUCCESS, "sms_stats_mobile");
-    is_str(cell(rows, 0, 0), "3", "sms_stats_mobile: 3 sends of A in the last day");
-    is_str(cell(rows, 0, 1), cnca_db_int(p, NOW - 100), "sms_stats_mobile: the first in the day");
-    is_str(cell(rows, 0, 2), cnca_db_int(p, NOW - 10), "sms_stats_mobile: the latest send");
-    cnca_db_select(&db, p, &rows, NULL, "sms_stats_mobile", 2, "HASH-A", cnca_db_int(p, NOW - 60));
-    is_str(cell(rows, 0, 0), "2", "sms_stats_mobile: 2 in the last minute");
-    is_str(cell(rows, 0, 1), cnca_db_int(p, NOW - 50), "sms_stats_mobile: first in the minute");
-    cnca_db_select(&db, p, &rows, NULL, "sms_stats_mobile", 2, "HASH-C",
+           APR_SUCCESS, ON("sms_stats_mobile"));
+    is_str(cell(rows, 0, 0), "3", ON("sms_stats_mobile: 3 sends of A in the last day"));
+    is_str(cell(rows, 0, 1), cnca_db_int(p, NOW - 100),
+           ON("sms_stats_mobile: the first in the day"));
+    is_str(cell(rows, 0, 2), cnca_db_int(p, NOW - 10), ON("sms_stats_mobile: the latest send"));
+    cnca_db_select(&c->db, p, &rows, NULL, "sms_stats_mobile", 2, "HASH-A",
+                   cnca_db_int(p, NOW - 60));
+    is_str(cell(rows, 0, 0), "2", ON("sms_stats_mobile: 2 in the last minute"));
+    is_str(cell(rows, 0, 1), cnca_db_int(p, NOW - 50), ON("sms_stats_mobile: first in the minute"));
+    cnca_db_select(&c->db, p, &rows, NULL, "sms_stats_mobile", 2, "HASH-C",
                    cnca_db_int(p, NOW - 86400));
-    is_int(rows ? rows->nelts : -1, 1, "sms_stats_mobile for nobody: still one row");
-    is_str(cell(rows, 0, 0), "0", "sms_stats_mobile: none for C");
+    is_int(rows ? rows->nelts : -1, 1, ON("sms_stats_mobile for nobody: still one row"));
+    is_str(cell(rows, 0, 0), "0", ON("sms_stats_mobile: none for C"));
     ok(rows && rows->nelts == 1 && CNCA_DB_ROW(rows, 0)[1] == NULL &&
            CNCA_DB_ROW(rows, 0)[2] == NULL,
-       "sms_stats_mobile: no first or latest send for C (NULL)");
-    is_int(cnca_db_select(&db, p, &rows, NULL, "sms_stats_client", 2, "10.0.0.1",
+       ON("sms_stats_mobile: no first or latest send for C (NULL)"));
+    is_int(cnca_db_select(&c->db, p, &rows, NULL, "sms_stats_client", 2, "10.0.0.1",
                           cnca_db_int(p, NOW - 86400)),
-           APR_SUCCESS, "sms_stats_client");
-    is_str(cell(rows, 0, 0), "3", "sms_stats_client: 3 from 10.0.0.1 in the last day");
-    is_str(cell(rows, 0, 1), cnca_db_int(p, NOW - 100), "sms_stats_client: the first in the day");
-    cnca_db_select(&db, p, &rows, NULL, "sms_stats_client", 2, "10.0.0.2",
+           APR_SUCCESS, ON("sms_stats_client"));
+    is_str(cell(rows, 0, 0), "3", ON("sms_stats_client: 3 from 10.0.0.1 in the last day"));
+    is_str(cell(rows, 0, 1), cnca_db_int(p, NOW - 100),
+           ON("sms_stats_client: the first in the day"));
+    cnca_db_select(&c->db, p, &rows, NULL, "sms_stats_client", 2, "10.0.0.2",
                    cnca_db_int(p, NOW - 10));
-    is_str(cell(rows, 0, 0), "0", "sms_stats_client: none from 10.0.0.2 in the last 10 s");
+    is_str(cell(rows, 0, 0), "0", ON("sms_stats_client: none from 10.0.0.2 in the last 10 s"));
+
+    /* the whole reservation, in its transaction */
+    is_int(cnca_sms_reserve(&wait, &reason, &c->db, p, &limits, "HASH-D", "10.0.0.9", NOW),
+           APR_SUCCESS, ON("cnca_sms_reserve: a first code"));
+    is_int(wait, 0, ON("cnca_sms_reserve: may be sent now"));
+    is_int(cnca_sms_reserve(&wait, &reason, &c->db, p, &limits, "HASH-D", "10.0.0.9", NOW + 20),
+           APR_SUCCESS, ON("cnca_sms_reserve: a second code 20 s later"));
+    is_int(wait, 40, ON("cnca_sms_reserve: refused for the 40 s left of the interval"));
+    is_str(reason, "interval", ON("cnca_sms_reserve: by the interval"));
+    cnca_db_select(&c->db, p, &rows, NULL, "sms_stats_mobile", 2, "HASH-D",
+                   cnca_db_int(p, NOW - 86400));
+    is_str(cell(rows, 0, 0), "1", ON("the refused code was not counted"));
+    is_int(cnca_sms_reserve(&wait, &reason, &c->db, p, &limits, "HASH-D", "10.0.0.9", NOW + 60),
+           APR_SUCCESS, ON("cnca_sms_reserve: 60 s later"));
+    is_int(wait, 0, ON("cnca_sms_reserve: allowed again"));
 }
 
-static void test_audit(void)
+static void test_audit(conn_t *c)
 {
     apr_pool_t *p = tap_pool();
     apr_array_header_t *rows = NULL;
@@ -442,7 +538,7 @@ static void test_audit(void)
     a.at = NOW;
     a.event = "session.create";
     a.outcome = "ok";
-    is_int(cnca_audit_write(&db, p, &a), APR_SUCCESS, "audit: minimal line");
+    is_int(cnca_audit_write(&c->db, p, &a), APR_SUCCESS, ON("audit: minimal line"));
 
     a.at = NOW + 1;
     a.client = "192.0.2.7";
@@ -451,83 +547,90 @@ static void test_audit(void)
     a.person_id = 5000000000LL;
     a.subject = "f00dfeed";
     a.detail = "mobile=138****5678 reason=carrier";
-    is_int(cnca_audit_write(&db, p, &a), APR_SUCCESS, "audit: full line");
+    is_int(cnca_audit_write(&c->db, p, &a), APR_SUCCESS, ON("audit: full line"));
 
-    cnca_db_select(&db, p, &rows, NULL, "t_audit_all", 0);
-    is_int(rows ? rows->nelts : -1, 2, "two audit rows");
+    cnca_db_select(&c->db, p, &rows, NULL, "t_audit_all", 0);
+    is_int(rows ? rows->nelts : -1, 2, ON("two audit rows"));
     if (!rows || rows->nelts != 2) {
         return;
     }
     r = CNCA_DB_ROW(rows, 0);
-    is_str(r[0], cnca_db_int(p, NOW), "minimal: at");
-    is_str(r[1], "-", "minimal: no client is '-'");
-    is_str(r[2], "session.create", "minimal: event");
-    is_str(r[3], "ok", "minimal: outcome");
+    is_str(r[0], cnca_db_int(p, NOW), ON("minimal: at"));
+    is_str(r[1], "-", ON("minimal: no client is '-'"));
+    is_str(r[2], "session.create", ON("minimal: event"));
+    is_str(r[3], "ok", ON("minimal: outcome"));
     ok(r[4] == NULL && r[5] == NULL && r[6] == NULL,
-       "minimal: person_id, subject and detail are NULL");
+       ON("minimal: person_id, subject and detail are NULL"));
     r = CNCA_DB_ROW(rows, 1);
-    is_str(r[1], "192.0.2.7", "full: client");
-    is_str(r[2], "verify.mobile", "full: event");
-    is_str(r[3], "fail", "full: outcome");
-    is_str(r[4], "5000000000", "full: person_id past 32 bits");
-    is_str(r[5], "f00dfeed", "full: subject");
-    is_str(r[6], "mobile=138****5678 reason=carrier", "full: detail");
+    is_str(r[1], "192.0.2.7", ON("full: client"));
+    is_str(r[2], "verify.mobile", ON("full: event"));
+    is_str(r[3], "fail", ON("full: outcome"));
+    is_str(r[4], "5000000000", ON("full: person_id past 32 bits"));
+    is_str(r[5], "f00dfeed", ON("full: subject"));
+    is_str(r[6], "mobile=138****5678 reason=carrier", ON("full: detail"));
 }
 
-static void test_transactions(void)
+static void test_transactions(conn_t *c)
 {
     apr_pool_t *p = tap_pool();
     cnca_person_t *person = NULL;
     const char *h1 = cnca_person_id_hash(p, &key, "440101199001011231");
     const char *h2 = cnca_person_id_hash(p, &key, "440101199001011258");
 
-    is_int(cnca_db_begin(&db, p), APR_SUCCESS, "begin");
-    is_int(add_person(p, "440101199001011231", "赵六", "13800000001"), APR_SUCCESS,
-           "insert in the transaction");
-    is_int(cnca_person_find(&person, &db, p, h1), APR_SUCCESS, "seen inside the transaction");
-    ok(cnca_db_begin(&db, p) != APR_SUCCESS, "begin inside a transaction: an error");
-    cnca_db_rollback(&db, p);
-    is_int(cnca_person_find(&person, &db, p, h1), APR_NOTFOUND, "rolled back: gone");
+    is_int(cnca_db_begin(&c->db, p), APR_SUCCESS, ON("begin"));
+    is_int(add_person(c, p, "440101199001011231", "赵六", "13800000001"), APR_SUCCESS,
+           ON("insert in the transaction"));
+    is_int(cnca_person_find(&person, &c->db, p, h1), APR_SUCCESS,
+           ON("seen inside the transaction"));
+    if (!is_pg(c)) { /* PostgreSQL only warns */
+        ok(cnca_db_begin(&c->db, p) != APR_SUCCESS, ON("begin inside a transaction: an error"));
+    }
+    cnca_db_rollback(&c->db, p);
+    is_int(cnca_person_find(&person, &c->db, p, h1), APR_NOTFOUND, ON("rolled back: gone"));
 
-    is_int(cnca_db_begin(&db, p), APR_SUCCESS, "begin again");
-    add_person(p, "440101199001011231", "赵六", "13800000001");
-    is_int(cnca_db_commit(&db, p), APR_SUCCESS, "commit");
-    is_int(cnca_person_find(&person, &db, p, h1), APR_SUCCESS, "committed: there");
-    ok(cnca_db_commit(&db, p) != APR_SUCCESS, "commit without a transaction: an error");
+    is_int(cnca_db_begin(&c->db, p), APR_SUCCESS, ON("begin again"));
+    add_person(c, p, "440101199001011231", "赵六", "13800000001");
+    is_int(cnca_db_commit(&c->db, p), APR_SUCCESS, ON("commit"));
+    is_int(cnca_person_find(&person, &c->db, p, h1), APR_SUCCESS, ON("committed: there"));
+    if (!is_pg(c)) { /* PostgreSQL only warns */
+        ok(cnca_db_commit(&c->db, p) != APR_SUCCESS, ON("commit without a transaction: an error"));
+    }
 
-    /* a failure inside takes the whole transaction back */
-    cnca_db_begin(&db, p);
-    is_int(add_person(p, "440101199001011258", "钱七", "13800000002"), APR_SUCCESS,
-           "first insert of a transaction");
-    ok(add_person(p, "440101199001011231", "赵六", "13800000001") != APR_SUCCESS,
-       "second insert fails (duplicate)");
-    cnca_db_rollback(&db, p);
-    is_int(cnca_person_find(&person, &db, p, h2), APR_NOTFOUND,
-           "rollback after a failure: the first insert is gone too");
-    is_int(cnca_db_begin(&db, p), APR_SUCCESS, "the connection is usable after the rollback");
-    cnca_db_rollback(&db, p);
+    /* a failure inside takes the whole transaction back (PostgreSQL: after
+     * a failed statement the transaction takes nothing more but ROLLBACK,
+     * so every failure path must roll back) */
+    is_int(cnca_db_begin(&c->db, p), APR_SUCCESS, ON("begin a transaction that fails"));
+    is_int(add_person(c, p, "440101199001011258", "钱七", "13800000002"), APR_SUCCESS,
+           ON("first insert of a transaction"));
+    ok(add_person(c, p, "440101199001011231", "赵六", "13800000001") != APR_SUCCESS,
+       ON("second insert fails (duplicate)"));
+    if (is_pg(c)) {
+        ok(cnca_person_find(&person, &c->db, p, h1) != APR_SUCCESS,
+           ON("after a failure, the transaction refuses even a select"));
+    }
+    cnca_db_rollback(&c->db, p);
+    is_int(cnca_person_find(&person, &c->db, p, h2), APR_NOTFOUND,
+           ON("rollback after a failure: the first insert is gone too"));
+    is_int(cnca_person_find(&person, &c->db, p, h1), APR_SUCCESS,
+           ON("the connection is usable after the failed transaction"));
+
+    cnca_db_begin(&c->db, p);
+    add_person(c, p, "440101199001011231", "赵六", "13800000001");
+    cnca_db_rollback(&c->db, p);
+    is_int(cnca_db_begin(&c->db, p), APR_SUCCESS, ON("begin after a rollback"));
+    cnca_db_rollback(&c->db, p);
 }
 
-/* Two connections, as two httpd children have: the second writer waits for
- * the first to commit instead of failing or deadlocking. */
+/* Two connections, as two httpd children (or two servers of a farm) have:
+ * the second writer's begin waits until the first commits (SQLite: BEGIN
+ * IMMEDIATE; PostgreSQL: the advisory lock), so a check-then-write cannot
+ * interleave, and nothing fails or deadlocks. */
 typedef struct {
     cnca_db_t db;
     apr_pool_t *pool;
     apr_status_t begin_rv, insert_rv, commit_rv;
     apr_time_t waited;
 } writer_t;
-
-static const char *sql_of(const char *label)
-{
-    const cnca_db_stmt_t *st;
-
-    for (st = cnca_db_statements; st->label; ++st) {
-        if (!strcmp(st->label, label)) {
-            return st->sql;
-        }
-    }
-    return "SELECT 'no such statement'";
-}
 
 static void *APR_THREAD_FUNC second_writer(apr_thread_t *thread, void *data)
 {
@@ -548,101 +651,132 @@ static void *APR_THREAD_FUNC second_writer(apr_thread_t *thread, void *data)
     return NULL;
 }
 
-static void test_two_writers(void)
+static void test_two_writers(conn_t *c)
 {
     apr_pool_t *p = tap_pool();
     cnca_person_t *person = NULL;
-    const char *err = NULL;
-    apr_dbd_prepared_t *prep = NULL;
     apr_thread_t *thread;
     apr_status_t trv;
     writer_t w;
 
     memset(&w, 0, sizeof(w));
     apr_pool_create_unmanaged_ex(&w.pool, NULL, NULL);
-    w.db.driver = db.driver;
-    w.db.prepared = apr_hash_make(w.pool);
-    if (apr_dbd_open_ex(db.driver, w.pool, db_path, &w.db.handle, &err) != APR_SUCCESS ||
-        apr_dbd_prepare(db.driver, w.pool, w.db.handle, sql_of("person_insert"), "person_insert",
-                        &prep) != 0) {
-        ok(0, "a second connection");
+    if (!conn_open(c, &w.db, w.pool) ||
+        testlib_db_prepare(&w.db, w.pool, cnca_db_statements, NULL) != 0) {
+        ok(0, ON("a second connection"));
+        if (w.db.handle) {
+            apr_dbd_close(w.db.driver, w.db.handle);
+        }
         apr_pool_destroy(w.pool);
         return;
     }
-    apr_hash_set(w.db.prepared, "person_insert", APR_HASH_KEY_STRING, prep);
 
-    is_int(cnca_db_begin(&db, p), APR_SUCCESS, "first writer begins");
-    add_person(p, "first-writer", "周九", "13800000003");
+    is_int(cnca_db_begin(&c->db, p), APR_SUCCESS, ON("first writer begins"));
+    add_person(c, p, "first-writer", "周九", "13800000003");
     if (apr_thread_create(&thread, NULL, second_writer, &w, p) != APR_SUCCESS) {
-        ok(0, "second writer thread");
-        cnca_db_rollback(&db, p);
+        ok(0, ON("second writer thread"));
+        cnca_db_rollback(&c->db, p);
+        apr_dbd_close(w.db.driver, w.db.handle);
         apr_pool_destroy(w.pool);
         return;
     }
     apr_sleep(apr_time_from_msec(300));
-    is_int(cnca_db_commit(&db, p), APR_SUCCESS, "first writer commits");
+    is_int(cnca_db_commit(&c->db, p), APR_SUCCESS, ON("first writer commits"));
     apr_thread_join(&trv, thread);
-    is_int(w.begin_rv, APR_SUCCESS, "second writer's begin succeeds once the first commits");
+    is_int(w.begin_rv, APR_SUCCESS, ON("second writer's begin succeeds once the first commits"));
     ok(w.waited >= apr_time_from_msec(200),
-       apr_psprintf(p, "second writer waited for the lock (%.2f s)",
-                    (double)w.waited / APR_USEC_PER_SEC));
-    is_int(w.insert_rv, APR_SUCCESS, "second writer inserts");
-    is_int(w.commit_rv, APR_SUCCESS, "second writer commits");
-    is_int(cnca_person_find(&person, &db, p, cnca_person_id_hash(p, &key, "first-writer")),
-           APR_SUCCESS, "the first writer's row is there");
-    is_int(cnca_person_find(&person, &db, p, cnca_person_id_hash(p, &key, "second-writer")),
-           APR_SUCCESS, "the second writer's row is there");
-    apr_dbd_close(db.driver, w.db.handle);
+       ON(apr_psprintf(p, "second writer's begin waited for the first to commit (%.2f s)",
+                       (double)w.waited / APR_USEC_PER_SEC)));
+    is_int(w.insert_rv, APR_SUCCESS, ON("second writer inserts"));
+    is_int(w.commit_rv, APR_SUCCESS, ON("second writer commits"));
+    is_int(cnca_person_find(&person, &c->db, p, cnca_person_id_hash(p, &key, "first-writer")),
+           APR_SUCCESS, ON("the first writer's row is there"));
+    is_int(cnca_person_find(&person, &c->db, p, cnca_person_id_hash(p, &key, "second-writer")),
+           APR_SUCCESS, ON("the second writer's row is there"));
+    apr_dbd_close(w.db.driver, w.db.handle);
     apr_pool_destroy(w.pool);
 }
 
-static void test_misuse(void)
+static void test_misuse(conn_t *c)
 {
     apr_pool_t *p = tap_pool();
     apr_array_header_t *rows = (apr_array_header_t *)&rows;
     cnca_db_t none;
-    int lines = log_lines;
+    int lines = testlib_log_lines;
 
-    is_int(cnca_db_exec(&db, p, NULL, "no_such_label", 0), APR_EGENERAL,
-           "exec of an unknown label: APR_EGENERAL");
-    ok(log_lines > lines && strstr(log_last, "no_such_label"), "and a log line naming it");
-    is_int(cnca_db_select(&db, p, &rows, NULL, "no_such_label", 0), APR_EGENERAL,
-           "select of an unknown label: APR_EGENERAL");
-    ok(rows == NULL, "failed select: no rows");
-    is_int(cnca_db_exec(&db, p, NULL, "signature_get", 17, "1"), APR_EINVAL,
-           "more than 16 arguments: APR_EINVAL");
+    is_int(cnca_db_exec(&c->db, p, NULL, "no_such_label", 0), APR_EGENERAL,
+           ON("exec of an unknown label: APR_EGENERAL"));
+    ok(testlib_log_lines > lines && strstr(testlib_log_last, "no_such_label"),
+       ON("and a log line naming it"));
+    is_int(cnca_db_select(&c->db, p, &rows, NULL, "no_such_label", 0), APR_EGENERAL,
+           ON("select of an unknown label: APR_EGENERAL"));
+    ok(rows == NULL, ON("failed select: no rows"));
+    is_int(cnca_db_exec(&c->db, p, NULL, "signature_get", 17, "1"), APR_EINVAL,
+           ON("more than 16 arguments: APR_EINVAL"));
     memset(&none, 0, sizeof(none));
-    none.driver = db.driver;
-    none.handle = db.handle;
+    none.driver = c->db.driver;
+    none.handle = c->db.handle;
     is_int(cnca_db_exec(&none, p, NULL, "audit_insert", 0), APR_EGENERAL,
-           "no prepared statements at all (mod_dbd not set up): APR_EGENERAL");
-    ok(cnca_db_error(&db, 1) != NULL, "cnca_db_error gives a text");
+           ON("no prepared statements at all (mod_dbd not set up): APR_EGENERAL"));
+    ok(cnca_db_error(&c->db, 1) != NULL, ON("cnca_db_error gives a text"));
+}
+
+static void test_all(conn_t *c)
+{
+    test_null_args(c);
+    test_errors_are_errors(c);
+    test_person(c);
+    test_one_valid_certificate(c);
+    test_signature(c);
+    test_sms(c);
+    test_audit(c);
+    test_transactions(c);
+    test_two_writers(c);
+    test_misuse(c);
 }
 
 int main(int argc, char **argv)
 {
     apr_pool_t *p = tap_pool();
+    const char *params = getenv("CNCA_PG_PARAMS");
+    conn_t lite, pg;
+    int rc;
 
     (void)argc;
-    cnca_log_set_sink(log_sink, NULL);
+    memset(&pg, 0, sizeof(pg));
+    cnca_log_set_sink(testlib_log_sink, NULL);
     if (cnca_random(key.bytes, sizeof(key.bytes)) != APR_SUCCESS) {
         printf("Bail out! no randomness\n");
         return 1;
     }
-    if (!setup(p, argv[0])) {
-        teardown(p);
+    if (apr_dbd_init(p) != APR_SUCCESS) {
+        printf("Bail out! apr_dbd_init failed\n");
         return 1;
     }
     test_db_int();
-    test_null_args();
-    test_person();
-    test_one_valid_certificate();
-    test_signature();
-    test_sms_stats();
-    test_audit();
-    test_transactions();
-    test_two_writers();
-    test_misuse();
-    teardown(p);
+    test_labels();
+
+    tap_diag("SQLite, in a file of its own");
+    if ((rc = sqlite_setup(&lite, p, argv[0])) > 0) {
+        test_all(&lite);
+    } else if (rc == 0) {
+        printf("ok %d # skip SQLite: APR DBD has no sqlite3 driver (Debian: "
+               "libaprutil1-dbd-sqlite3)\n",
+               ++tap_count);
+    }
+
+    if (!params || !*params) {
+        printf("ok %d # skip PostgreSQL: CNCA_PG_PARAMS is not set (tools/test.sh starts a "
+               "throwaway cluster and sets it)\n",
+               ++tap_count);
+    } else {
+        tap_diag("PostgreSQL, in a schema of its own");
+        if (pg_setup(&pg, p, argv[0], params)) {
+            test_same_schema(&lite, &pg);
+            test_all(&pg);
+        }
+    }
+    conn_close(&pg, p);
+    conn_close(&lite, p);
     return tap_done();
 }

@@ -22,6 +22,7 @@
 #include <openssl/x509.h>
 
 #include "tap.h"
+#include "testlib.h"
 #include "cnca_ca.h"
 #include "cnca_enroll.h"
 #include "cnca_log.h"
@@ -87,65 +88,29 @@ static const cnca_db_stmt_t test_statements[] = {
     {NULL, NULL},
 };
 
-static int raw(cnca_db_t *d, const char *sql)
-{
-    int nrows = 0;
-    return apr_dbd_query(d->driver, d->handle, &nrows, sql);
-}
-
-static int pragma(cnca_db_t *d, apr_pool_t *p, const char *sql)
-{
-    apr_dbd_results_t *res = NULL;
-    apr_dbd_row_t *row = NULL;
-    int rc = apr_dbd_select(d->driver, p, d->handle, &res, sql, 0);
-
-    while (rc == 0 && apr_dbd_get_row(d->driver, p, res, &row, -1) == 0)
-        ;
-    return rc;
-}
-
 /* Prepares every statement (again: the APR DBD sqlite3 driver's statements
  * stop working after any schema change, so the tests that add a trigger
  * prepare them anew). */
 static int prepare_all(cnca_db_t *d, apr_pool_t *p)
 {
-    const cnca_db_stmt_t *lists[] = {cnca_db_statements, test_statements}, *st;
-    apr_size_t i;
-
     d->prepared = apr_hash_make(p);
-    for (i = 0; i < sizeof(lists) / sizeof(lists[0]); ++i) {
-        for (st = lists[i]; st->label; ++st) {
-            apr_dbd_prepared_t *prep = NULL;
-            if (apr_dbd_prepare(d->driver, p, d->handle, st->sql, st->label, &prep) != 0) {
-                printf("# %s does not prepare: %s\n", st->label,
-                       apr_dbd_error(d->driver, d->handle, 1));
-                return 0;
-            }
-            apr_hash_set(d->prepared, st->label, APR_HASH_KEY_STRING, prep);
-        }
-    }
-    return 1;
+    return testlib_db_prepare(d, p, cnca_db_statements, NULL) == 0 &&
+           testlib_db_prepare(d, p, test_statements, NULL) == 0;
 }
 
+/* A connection as mod_dbd hands it out with conf/cnca.conf's DBDInitSQL
+ * (foreign keys on, busy_timeout), every statement prepared. */
 static int open_db(cnca_db_t *d, apr_pool_t *p, const char *path)
 {
-    const char *err = NULL;
-
-    if (apr_dbd_get_driver(p, "sqlite3", &d->driver) != APR_SUCCESS ||
-        apr_dbd_open_ex(d->driver, p, path, &d->handle, &err) != APR_SUCCESS) {
-        printf("# cannot open %s: %s\n", path, err ? err : "?");
-        return 0;
-    }
-    pragma(d, p, "PRAGMA foreign_keys = ON");
-    pragma(d, p, "PRAGMA busy_timeout = 10000");
-    return prepare_all(d, p);
+    return testlib_db_open(d, p, "sqlite3", path) &&
+           testlib_db_run(d, p, "PRAGMA busy_timeout = 10000") == 0 && prepare_all(d, p);
 }
 
 /* A schema change on the test's connection, with the statements prepared
  * again afterwards. */
 static int schema_change(apr_pool_t *p, const char *sql)
 {
-    int rc = raw(&db, sql);
+    int rc = testlib_db_run(&db, p, sql);
 
     return prepare_all(&db, p) ? rc : -1;
 }
@@ -441,7 +406,7 @@ static void test_certificates_renamed(void)
     issue_t *t = applicant(p, "510104199001013334", "13412345678", ec_ca, CNCA_ALG_EC_P256);
     cnca_enrolled_t *out = NULL;
 
-    is_int(raw(&db, "ALTER TABLE certificates RENAME TO certificates_gone"), 0,
+    is_int(testlib_db_run(&db, p, "ALTER TABLE certificates RENAME TO certificates_gone"), 0,
            "the certificates table is renamed");
     ok(issue(&out, t, p) != APR_SUCCESS, "certificates table gone: failure");
     ok(count(p, "t_persons_of", t->who.id_hash) == 0, "certificates table gone: no person");

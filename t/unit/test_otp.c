@@ -3,16 +3,15 @@
  * session id and, for the code, to the mobile; only keyed hashes kept), the
  * SMS text, cnca_sms_limit_wait for each limit with its Retry-After, and
  * cnca_sms_reserve against a real SQLite database through APR DBD. */
-#include <libgen.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include <apr_dbd.h>
-#include <apr_file_io.h>
 #include <apr_strings.h>
 
 #include "tap.h"
+#include "testlib.h"
 #include "cnca_log.h"
 #include "cnca_otp.h"
 #include "cnca_sms_limit.h"
@@ -23,12 +22,6 @@
 #define SIGN "大家签"
 
 static cnca_key_t key, other_key;
-
-static void log_sink(void *baton, const char *file, int line, cnca_log_level_t level,
-                     apr_status_t rv, const char *msg)
-{
-    (void)baton, (void)file, (void)line, (void)level, (void)rv, (void)msg;
-}
 
 static cnca_session_t *fresh(apr_pool_t *p)
 {
@@ -377,91 +370,19 @@ static void test_limit_wait(void)
 static char db_path[64];
 static cnca_db_t db;
 
-static const char *schema_path(apr_pool_t *p, const char *argv0)
-{
-    const char *here = "sql/schema.sqlite.sql";
-
-    if (access(here, R_OK) == 0) {
-        return here;
-    }
-    return apr_pstrcat(p, dirname(apr_pstrdup(p, argv0)), "/../../sql/schema.sqlite.sql", NULL);
-}
-
-/* Runs the schema's statements (comments blanked, split at ';'; PRAGMAs
- * skipped: they answer rows). */
-static int load_schema(apr_pool_t *p, const char *path)
-{
-    apr_file_t *f;
-    apr_finfo_t fi;
-    apr_size_t len;
-    char *text, *s, *stmt;
-    int failed = 0;
-
-    if (apr_file_open(&f, path, APR_FOPEN_READ, 0, p) != APR_SUCCESS ||
-        apr_file_info_get(&fi, APR_FINFO_SIZE, f) != APR_SUCCESS) {
-        return -1;
-    }
-    len = (apr_size_t)fi.size;
-    text = apr_palloc(p, len + 1);
-    apr_file_read_full(f, text, len, &len);
-    text[len] = '\0';
-    apr_file_close(f);
-    for (s = text; *s; ++s) {
-        if (s[0] == '-' && s[1] == '-') {
-            while (*s && *s != '\n') {
-                *s++ = ' ';
-            }
-            if (!*s) {
-                break;
-            }
-        }
-    }
-    for (stmt = s = text; *s; ++s) {
-        if (*s == ';') {
-            int nrows;
-            *s = '\0';
-            stmt += strspn(stmt, " \t\r\n");
-            if (*stmt && strncasecmp(stmt, "PRAGMA", 6) &&
-                apr_dbd_query(db.driver, db.handle, &nrows, stmt) != 0) {
-                printf("#   schema statement failed: %s\n", stmt);
-                ++failed;
-            }
-            stmt = s + 1;
-        }
-    }
-    return failed;
-}
-
 static int db_setup(apr_pool_t *p, const char *argv0)
 {
-    const cnca_db_stmt_t *st;
-    const char *err = NULL;
     int fd;
 
     snprintf(db_path, sizeof(db_path), "/tmp/cnca-test-otp-XXXXXX");
     if ((fd = mkstemp(db_path)) < 0) {
+        db_path[0] = '\0';
         return 0;
     }
     close(fd);
-    if (apr_dbd_init(p) != APR_SUCCESS ||
-        apr_dbd_get_driver(p, "sqlite3", &db.driver) != APR_SUCCESS ||
-        apr_dbd_open_ex(db.driver, p, db_path, &db.handle, &err) != APR_SUCCESS) {
-        printf("# no SQLite through APR DBD: %s\n", err ? err : "no driver");
-        return 0;
-    }
-    if (load_schema(p, schema_path(p, argv0)) != 0) {
-        return 0;
-    }
-    db.prepared = apr_hash_make(p);
-    for (st = cnca_db_statements; st->label; ++st) {
-        apr_dbd_prepared_t *prep = NULL;
-        if (apr_dbd_prepare(db.driver, p, db.handle, st->sql, st->label, &prep) != 0) {
-            printf("# %s does not prepare\n", st->label);
-            return 0;
-        }
-        apr_hash_set(db.prepared, st->label, APR_HASH_KEY_STRING, prep);
-    }
-    return 1;
+    return apr_dbd_init(p) == APR_SUCCESS && testlib_db_open(&db, p, "sqlite3", db_path) &&
+           testlib_db_load(&db, p, testlib_path(p, argv0, "sql/schema.sqlite.sql"), NULL) == 0 &&
+           testlib_db_prepare(&db, p, cnca_db_statements, NULL) == 0;
 }
 
 static int sends(apr_pool_t *p, const char *where)
@@ -577,12 +498,37 @@ static void test_reserve_db_down(void)
            "reserve: the transaction was closed (the next one works)");
 }
 
+/* A stats select that answers no row (here: grouped, so a number with no
+ * sends has none) is a database error too, never read as a row. */
+static void test_reserve_no_row(void)
+{
+    apr_pool_t *p = tap_pool();
+    const cnca_sms_limits_t lim = {60, 5, 10, 12};
+    static const cnca_db_stmt_t grouped[] = {
+        {"sms_stats_mobile", "SELECT COUNT(*), MIN(at), MAX(at) FROM sms_sends"
+                             " WHERE mobile_hash = %s AND at > %lld GROUP BY mobile_hash"},
+        {NULL, NULL},
+    };
+    cnca_db_t odd = db;
+    const char *why = NULL;
+    int wait = -2;
+
+    odd.prepared = apr_hash_copy(p, db.prepared);
+    is_int(testlib_db_prepare(&odd, p, grouped, NULL), 0,
+           "reserve: a stats select that can answer no row");
+    ok(cnca_sms_reserve(&wait, &why, &odd, p, &lim, "HASH-F", "10.0.0.6", NOW) == APR_EGENERAL,
+       "reserve: no stats row is an error (APR_EGENERAL), not a go");
+    is_int(sends(p, "mobile_hash = 'HASH-F'"), 0, "reserve: nothing counted without a stats row");
+    is_int(reserve(p, &lim, "HASH-F", "10.0.0.6", NOW, &why), 0,
+           "reserve: the transaction was closed after no row (the next one works)");
+}
+
 int main(int argc, char **argv)
 {
     apr_pool_t *p = tap_pool();
 
     (void)argc;
-    cnca_log_set_sink(log_sink, NULL);
+    cnca_log_set_sink(testlib_log_sink, NULL);
     if (cnca_random(key.bytes, sizeof(key.bytes)) != APR_SUCCESS ||
         cnca_random(other_key.bytes, sizeof(other_key.bytes)) != APR_SUCCESS) {
         printf("Bail out! no randomness\n");
@@ -602,12 +548,15 @@ int main(int argc, char **argv)
     if (db_setup(p, argv[0])) {
         test_reserve();
         test_reserve_db_down();
+        test_reserve_no_row();
     } else {
         ok(0, "an SQLite database for cnca_sms_reserve");
     }
     if (db.handle) {
         apr_dbd_close(db.driver, db.handle);
     }
-    unlink(db_path);
+    if (db_path[0]) {
+        testlib_sqlite_remove(p, db_path);
+    }
     return tap_done();
 }

@@ -3,33 +3,20 @@
  * in the clear, bound to its id and key, any change refused), and load /
  * save / rotate / destroy against a real memcached this test starts
  * (idle timeout, maximum age, compare-and-swap conflicts, fail-closed). */
-#include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/prctl.h>
-#include <sys/socket.h>
-#include <sys/types.h>
-#include <sys/wait.h>
 
 #include <apr_encode.h>
 #include <apr_hash.h>
 #include <apr_strings.h>
 
 #include "tap.h"
+#include "testlib.h"
 #include "cnca_log.h"
 #include "cnca_session.h"
 
 #define NOW ((apr_int64_t)1700000000)
-
-static void log_sink(void *baton, const char *file, int line, cnca_log_level_t level,
-                     apr_status_t rv, const char *msg)
-{
-    (void)baton, (void)file, (void)line, (void)level, (void)rv, (void)msg;
-}
 
 static int is_lower_hex(const char *s, apr_size_t len)
 {
@@ -346,94 +333,11 @@ static void test_no_clear_text(void)
 
 /* ---- load / save / rotate / destroy, on a memcached of our own ---- */
 
-static pid_t mc_pid;
-static int mc_port;
-
-static const char *find_memcached(void)
-{
-    static const char *dirs[] = {"/usr/bin", "/usr/sbin", "/usr/local/bin", "/usr/local/sbin"};
-    static char found[256];
-    apr_size_t i;
-
-    for (i = 0; i < sizeof(dirs) / sizeof(dirs[0]); ++i) {
-        snprintf(found, sizeof(found), "%s/memcached", dirs[i]);
-        if (access(found, X_OK) == 0) {
-            return found;
-        }
-    }
-    return NULL;
-}
-
-static int mc_up(void)
-{
-    struct sockaddr_in in;
-    int fd = socket(AF_INET, SOCK_STREAM, 0), up;
-
-    memset(&in, 0, sizeof(in));
-    in.sin_family = AF_INET;
-    in.sin_port = htons(mc_port);
-    in.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    up = fd >= 0 && connect(fd, (struct sockaddr *)&in, sizeof(in)) == 0;
-    if (fd >= 0) {
-        close(fd);
-    }
-    return up;
-}
-
-static int mc_start(const char *bin)
-{
-    struct sockaddr_in in;
-    socklen_t len = sizeof(in);
-    char port[16];
-    int fd = socket(AF_INET, SOCK_STREAM, 0), i;
-
-    memset(&in, 0, sizeof(in));
-    in.sin_family = AF_INET;
-    in.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (fd < 0 || bind(fd, (struct sockaddr *)&in, len) != 0 ||
-        getsockname(fd, (struct sockaddr *)&in, &len) != 0) {
-        return 0;
-    }
-    mc_port = ntohs(in.sin_port);
-    close(fd);
-    snprintf(port, sizeof(port), "%d", mc_port);
-    fflush(stdout);
-    if ((mc_pid = fork()) == 0) {
-        int devnull = open("/dev/null", O_RDWR);
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        if (devnull >= 0) {
-            dup2(devnull, 0);
-            dup2(devnull, 1);
-        }
-        if (geteuid() == 0) {
-            execl(bin, "memcached", "-l", "127.0.0.1", "-p", port, "-U", "0", "-m", "16", "-u",
-                  "nobody", (char *)NULL);
-        } else {
-            execl(bin, "memcached", "-l", "127.0.0.1", "-p", port, "-U", "0", "-m", "16",
-                  (char *)NULL);
-        }
-        _exit(127);
-    }
-    for (i = 0; mc_pid > 0 && i < 250; ++i) {
-        if (mc_up()) {
-            return 1;
-        }
-        if (waitpid(mc_pid, NULL, WNOHANG) == mc_pid) {
-            break;
-        }
-        apr_sleep(apr_time_from_msec(20));
-    }
-    mc_pid = 0;
-    return 0;
-}
+static testlib_mc_t mc = {NULL, "127.0.0.1", 0, 0};
 
 static void mc_stop(void)
 {
-    if (mc_pid > 0) {
-        kill(mc_pid, SIGKILL);
-        waitpid(mc_pid, NULL, 0);
-        mc_pid = 0;
-    }
+    testlib_mc_stop(&mc, SIGKILL);
 }
 
 #define IDLE 900
@@ -617,12 +521,11 @@ static void test_memcached_down(cnca_session_ctx_t *ctx)
 
 static void test_with_memcached(void)
 {
-    const char *bin = find_memcached();
     apr_pool_t *p = tap_pool();
     cnca_session_ctx_t ctx;
     cnca_key_t key;
 
-    if (!bin || !mc_start(bin)) {
+    if (!(mc.bin = testlib_find_memcached()) || !testlib_mc_start(&mc)) {
         printf("ok %d # SKIP memcached not found or did not start\n", ++tap_count);
         return;
     }
@@ -631,7 +534,7 @@ static void test_with_memcached(void)
     ctx.key = &key;
     ctx.idle_timeout = IDLE;
     ctx.max_age = MAX_AGE;
-    if (cnca_store_create(&ctx.store, p, apr_psprintf(p, "127.0.0.1:%d", mc_port), 2) !=
+    if (cnca_store_create(&ctx.store, p, apr_psprintf(p, "127.0.0.1:%d", mc.port), 2) !=
         APR_SUCCESS) {
         ok(0, "a store on our memcached");
         mc_stop();
@@ -648,7 +551,7 @@ static void test_with_memcached(void)
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN);
-    cnca_log_set_sink(log_sink, NULL);
+    cnca_log_set_sink(testlib_log_sink, NULL);
     atexit(mc_stop);
     test_create();
     test_id_valid();

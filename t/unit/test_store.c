@@ -3,193 +3,31 @@
  * binary values, fail-closed when memcached dies (APR_EGENERAL, never
  * APR_NOTFOUND), recovery when it comes back, and CAS from two threads
  * through the connection pool. */
-#include <errno.h>
-#include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
-#include <sys/types.h>
-#include <sys/wait.h>
 
 #include <apr_strings.h>
 #include <apr_thread_proc.h>
 #include <apr_time.h>
 
 #include "tap.h"
+#include "testlib.h"
 #include "cnca_config.h"
 #include "cnca_log.h"
 #include "cnca_store.h"
 
 /* ---- a memcached of our own ---- */
 
-typedef struct {
-    const char *bin;
-    const char *listen; /* "127.0.0.1" or "::1" */
-    int port;
-    pid_t pid;
-} mc_t;
+static testlib_mc_t mc4 = {NULL, "127.0.0.1", 0, 0};
+static testlib_mc_t mc6 = {NULL, "::1", 0, 0};
 
-static mc_t mc4 = {NULL, "127.0.0.1", 0, 0};
-static mc_t mc6 = {NULL, "::1", 0, 0};
-
-static const char *find_memcached(void)
-{
-    static char found[4096];
-    const char *path = getenv("PATH");
-    char *dirs =
-        apr_pstrcat(tap_pool(), path ? path : "", ":/usr/bin:/usr/sbin:/usr/local/bin", NULL);
-    char *dir, *state;
-
-    for (dir = apr_strtok(dirs, ":", &state); dir; dir = apr_strtok(NULL, ":", &state)) {
-        snprintf(found, sizeof(found), "%s/memcached", dir);
-        if (access(found, X_OK) == 0) {
-            return found;
-        }
-    }
-    return NULL;
-}
-
-static int free_port(int family)
-{
-    struct sockaddr_storage ss;
-    socklen_t len = sizeof(ss);
-    int fd = socket(family, SOCK_STREAM, 0), port = 0;
-
-    memset(&ss, 0, sizeof(ss));
-    if (family == AF_INET) {
-        struct sockaddr_in *in = (struct sockaddr_in *)&ss;
-        in->sin_family = AF_INET;
-        in->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        len = sizeof(*in);
-    } else {
-        struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
-        in6->sin6_family = AF_INET6;
-        in6->sin6_addr = in6addr_loopback;
-        len = sizeof(*in6);
-    }
-    if (fd >= 0 && bind(fd, (struct sockaddr *)&ss, len) == 0 &&
-        getsockname(fd, (struct sockaddr *)&ss, &len) == 0) {
-        port = ntohs(family == AF_INET ? ((struct sockaddr_in *)&ss)->sin_port
-                                       : ((struct sockaddr_in6 *)&ss)->sin6_port);
-    }
-    if (fd >= 0) {
-        close(fd);
-    }
-    return port;
-}
-
-static int port_open(const mc_t *mc)
-{
-    struct sockaddr_storage ss;
-    socklen_t len;
-    int family = strchr(mc->listen, ':') ? AF_INET6 : AF_INET;
-    int fd = socket(family, SOCK_STREAM, 0), up;
-
-    memset(&ss, 0, sizeof(ss));
-    if (family == AF_INET) {
-        struct sockaddr_in *in = (struct sockaddr_in *)&ss;
-        in->sin_family = AF_INET;
-        in->sin_port = htons(mc->port);
-        inet_pton(AF_INET, mc->listen, &in->sin_addr);
-        len = sizeof(*in);
-    } else {
-        struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
-        in6->sin6_family = AF_INET6;
-        in6->sin6_port = htons(mc->port);
-        inet_pton(AF_INET6, mc->listen, &in6->sin6_addr);
-        len = sizeof(*in6);
-    }
-    up = fd >= 0 && connect(fd, (struct sockaddr *)&ss, len) == 0;
-    if (fd >= 0) {
-        close(fd);
-    }
-    return up;
-}
-
-/* Starts memcached on mc->port and waits until the port accepts. */
-static int mc_start(mc_t *mc)
-{
-    char port[16];
-    int i, status;
-
-    snprintf(port, sizeof(port), "%d", mc->port);
-    fflush(stdout);
-    mc->pid = fork();
-    if (mc->pid < 0) {
-        mc->pid = 0;
-        return 0;
-    }
-    if (mc->pid == 0) {
-        const char *argv[12];
-        int n = 0, devnull = open("/dev/null", O_RDWR);
-
-        prctl(PR_SET_PDEATHSIG, SIGKILL); /* never outlive the test */
-        if (devnull >= 0) {
-            dup2(devnull, 0);
-            dup2(devnull, 1);
-        }
-        argv[n++] = "memcached";
-        argv[n++] = "-l";
-        argv[n++] = mc->listen;
-        argv[n++] = "-p";
-        argv[n++] = port;
-        argv[n++] = "-U";
-        argv[n++] = "0";
-        argv[n++] = "-m";
-        argv[n++] = "16";
-        if (geteuid() == 0) {
-            argv[n++] = "-u";
-            argv[n++] = "nobody";
-        }
-        argv[n] = NULL;
-        execv(mc->bin, (char *const *)argv);
-        _exit(127);
-    }
-    for (i = 0; i < 250; ++i) { /* 5 s */
-        if (port_open(mc)) {
-            return 1;
-        }
-        if (waitpid(mc->pid, &status, WNOHANG) == mc->pid) {
-            mc->pid = 0;
-            return 0;
-        }
-        apr_sleep(apr_time_from_msec(20));
-    }
-    return 0;
-}
-
-static void mc_stop(mc_t *mc, int sig)
-{
-    if (mc->pid > 0) {
-        kill(mc->pid, sig);
-        waitpid(mc->pid, NULL, 0);
-        mc->pid = 0;
-    }
-}
-
-/* SIGKILL: memcached's graceful SIGTERM shutdown takes most of a second */
 static void mc_stop_all(void)
 {
-    mc_stop(&mc4, SIGKILL);
-    mc_stop(&mc6, SIGKILL);
-}
-
-/* ---- log lines of the core ---- */
-
-static int log_lines;
-static char log_last[1024];
-
-static void log_sink(void *baton, const char *file, int line, cnca_log_level_t level,
-                     apr_status_t rv, const char *msg)
-{
-    (void)baton, (void)file, (void)line, (void)level, (void)rv;
-    ++log_lines;
-    snprintf(log_last, sizeof(log_last), "%s", msg);
+    testlib_mc_stop(&mc4, SIGKILL);
+    testlib_mc_stop(&mc6, SIGKILL);
 }
 
 /* ---- tests ---- */
@@ -488,8 +326,8 @@ static void test_ipv6(void)
     apr_size_t len;
 
     mc6.bin = mc4.bin;
-    mc6.port = free_port(AF_INET6);
-    if (!mc6.port || !mc_start(&mc6)) {
+    mc6.port = testlib_free_port(AF_INET6);
+    if (!mc6.port || !testlib_mc_start(&mc6)) {
         printf("ok %d # SKIP no IPv6 loopback for memcached\n", ++tap_count);
         return;
     }
@@ -501,7 +339,7 @@ static void test_ipv6(void)
         is_int(cnca_store_set(s6, key, "v6", 2, 60), APR_SUCCESS, "set over IPv6");
         is_int(cnca_store_get(&val, &len, NULL, s6, p, key), APR_SUCCESS, "get over IPv6");
     }
-    mc_stop(&mc6, SIGKILL);
+    testlib_mc_stop(&mc6, SIGKILL);
 }
 
 /* ---- memcached dies, then comes back ---- */
@@ -547,15 +385,15 @@ static void test_down_and_back(void)
     int lines;
 
     cnca_store_set(store, key, "before", 6, 60);
-    mc_stop(&mc4, SIGKILL);
-    lines = log_lines;
+    testlib_mc_stop(&mc4, SIGKILL);
+    lines = testlib_log_lines;
     fails_closed(p, key, "memcached killed");
     fails_closed(p, key, "memcached still down");
-    ok(log_lines > lines, "failures are logged");
-    ok(strstr(log_last, "CNCA00") != NULL, "log lines carry a CNCA number");
-    printf("#   last log line: %s\n", log_last);
+    ok(testlib_log_lines > lines, "failures are logged");
+    ok(strstr(testlib_log_last, "CNCA00") != NULL, "log lines carry a CNCA number");
+    printf("#   last log line: %s\n", testlib_log_last);
 
-    ok(mc_start(&mc4), "memcached restarted on the same port");
+    ok(testlib_mc_start(&mc4), "memcached restarted on the same port");
     t0 = apr_time_now();
     while (apr_time_now() - t0 < apr_time_from_sec(10)) {
         rv = cnca_store_set(store, key, "after", 5, 60);
@@ -589,7 +427,7 @@ static void test_nothing_listening(void)
     cnca_store_t *s = NULL;
     char *val;
     apr_size_t len;
-    int port = free_port(AF_INET);
+    int port = testlib_free_port(AF_INET);
     apr_time_t t0;
 
     is_int(cnca_store_create(&s, p, apr_psprintf(p, "127.0.0.1:%d", port), 2), APR_SUCCESS,
@@ -609,14 +447,14 @@ int main(void)
 {
     signal(SIGPIPE, SIG_IGN); /* as httpd does */
     tap_pool();               /* initialises APR */
-    cnca_log_set_sink(log_sink, NULL);
-    if (!(mc4.bin = find_memcached())) {
+    cnca_log_set_sink(testlib_log_sink, NULL);
+    if (!(mc4.bin = testlib_find_memcached())) {
         printf("1..0 # SKIP memcached not found\n");
         return 0;
     }
     atexit(mc_stop_all);
-    mc4.port = free_port(AF_INET);
-    if (!mc4.port || !mc_start(&mc4)) {
+    mc4.port = testlib_free_port(AF_INET);
+    if (!mc4.port || !testlib_mc_start(&mc4)) {
         printf("Bail out! could not start %s on 127.0.0.1:%d\n", mc4.bin, mc4.port);
         return 1;
     }
