@@ -243,20 +243,13 @@ typedef enum {
 } step_t;
 
 static const char *const step_names[N_KINDS] = {
-    "GET /session",
-    "POST /apply",
-    "GET /captcha",
-    "POST /sms",
-    "GET /sandbox/sms",
-    "POST /verify/mobile",
-    "POST /face/start",
-    "POST /sandbox/face/capture",
-    "GET /face/return (303)",
-    "POST /confirm (issues)",
-    "POST /me/signature",
-    "GET /me",
-    "GET /session",
-    "POST /apply (invalid)",
+    "GET /session",           "POST /apply",
+    "GET /captcha",           "POST /sms",
+    "GET /sandbox/sms",       "POST /verify/mobile",
+    "POST /face/start",       "POST /sandbox/face/capture",
+    "GET /face/return (303)", "POST /confirm (issues)",
+    "POST /me/signature",     "GET /me",
+    "GET /session",           "POST /apply (invalid)",
     "GET /captcha",
 };
 
@@ -831,8 +824,9 @@ int main(int argc, char **argv)
         curl_easy_setopt(a->easy, CURLOPT_NOSIGNAL, 1L);
         curl_easy_setopt(a->easy, CURLOPT_PROXY, "");
         curl_easy_setopt(a->easy, CURLOPT_TIMEOUT, (long)REQUEST_TIMEOUT);
-        curl_easy_setopt(a->easy, CURLOPT_USERAGENT, "Mozilla/5.0 (iPhone) MicroMessenger/8.0 "
-                                                     "cnca-bench");
+        curl_easy_setopt(a->easy, CURLOPT_USERAGENT,
+                         "Mozilla/5.0 (iPhone) MicroMessenger/8.0 "
+                         "cnca-bench");
     }
     if (!d.apps) {
         return 2;
@@ -848,7 +842,8 @@ int main(int argc, char **argv)
     }
     t1 = now_ms();
     getrusage(RUSAGE_SELF, &ru);
-    cpu = ru.ru_utime.tv_sec + ru.ru_stime.tv_sec + (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+    cpu =
+        ru.ru_utime.tv_sec + ru.ru_stime.tv_sec + (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
 
     if (hammer) {
         double secs = (t1 - t0) / 1000.0;

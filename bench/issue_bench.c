@@ -11,7 +11,8 @@
  * Each ALG (default: ec-p256 sm2 rsa-2048 rsa-3072) is issued by the CA of
  * its kind, as `make run` pairs them; each loop runs SECONDS (RSA-2048 four
  * times, RSA-3072 eight times as long: their key generation is slow and
- * varies), ours and bare in turn, in two rounds. Prints a table row and a "RESULT" line per algorithm. */
+ * varies), ours and bare in turn, in two rounds. Prints a table row and a "RESULT" line per
+ * algorithm. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,8 +52,8 @@ typedef struct {
 
 static int bare_setup(bare_t *b, cnca_key_alg_t alg, const char *dir, apr_pool_t *p)
 {
-    const char *crt = apr_pstrcat(p, dir, "/ca.crt", NULL), *key = apr_pstrcat(p, dir, "/ca.key",
-                                                                               NULL);
+    const char *crt = apr_pstrcat(p, dir, "/ca.crt", NULL),
+               *key = apr_pstrcat(p, dir, "/ca.key", NULL);
     FILE *f;
     int ok;
 
@@ -228,7 +229,7 @@ int main(int argc, char **argv)
                (ours.n / ours.secs) / (base.n / base.secs), ours.n, base.n);
         fflush(stdout);
         printf("RESULT mode=issue alg=%s ours=%.2f bare=%.2f ratio=%.3f\n", algs[i],
-                ours.n / ours.secs, base.n / base.secs, (ours.n / ours.secs) / (base.n / base.secs));
+               ours.n / ours.secs, base.n / base.secs, (ours.n / ours.secs) / (base.n / base.secs));
         bare_teardown(&bare);
         apr_pool_clear(scratch);
     }
