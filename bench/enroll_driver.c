@@ -7,10 +7,11 @@
  *       flows per second, failures and p50/p99 per step. FIRST numbers the
  *       first applicant (its ID number and mobile), so that two runs against
  *       one database use different people. SIGNATURE is the size of the
- *       handwritten signature PNG, WxH (default 900x360: what
+ *       handwritten signature PNG, WxH (default 800x320: what
  *       htdocs/js/signature.js uploads for a name written 300x120 CSS pixels
  *       large on a phone with devicePixelRatio 3: the strokes cut out of the
- *       pad at device resolution, on a transparent canvas).
+ *       pad at device resolution, 900x360, scaled to fit 800x400, on a
+ *       transparent canvas; 900x360 is what the page sent before it scaled).
  *
  *   enroll_driver hammer BASE CONCURRENCY REQUESTS
  *       REQUESTS API requests that change nothing durable but the audit
@@ -767,7 +768,7 @@ static int print_cookie(const char *base)
 int main(int argc, char **argv)
 {
     driver_t d;
-    int hammer, i, sig_w = 900, sig_h = 360;
+    int hammer, i, sig_w = 800, sig_h = 320;
     double t0, t1, deadline = 0, cpu;
     struct rusage ru;
 

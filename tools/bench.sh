@@ -18,7 +18,7 @@
 #
 # Knobs (environment): BENCH_SECONDS (each wrk run, default 10),
 # BENCH_CONNECTIONS (wrk, 32), BENCH_ENROLL_SECONDS (30), BENCH_APPLICANTS
-# (64), BENCH_SIGNATURE (signature PNG WxH, 900x360), BENCH_ISSUE_SECONDS
+# (64), BENCH_SIGNATURE (signature PNG WxH, 800x320), BENCH_ISSUE_SECONDS
 # (2 per algorithm and side; RSA-2048 x4, RSA-3072 x8), BENCH_MEM_REQUESTS
 # (100000), BENCH_KEY_ALG (ec-p256), BENCH_PARTS ("1 2 3 4"), BENCH_HOLD (1:
 # keep the instance running after the parts until Ctrl-C, e.g. to profile it
@@ -33,7 +33,7 @@ secs=${BENCH_SECONDS:-10}
 conns=${BENCH_CONNECTIONS:-32}
 enroll_secs=${BENCH_ENROLL_SECONDS:-30}
 applicants=${BENCH_APPLICANTS:-64}
-signature=${BENCH_SIGNATURE:-900x360}
+signature=${BENCH_SIGNATURE:-800x320}
 issue_secs=${BENCH_ISSUE_SECONDS:-2}
 mem_requests=${BENCH_MEM_REQUESTS:-100000}
 alg=${BENCH_KEY_ALG:-ec-p256}
