@@ -1,6 +1,6 @@
 # mod_cnca: build (apxs), deps, run, test, install. See README.md.
 APXS      ?= apxs
-PKGS      := openssl libxml-2.0 libcurl jansson libmemcached gdlib
+PKGS      := openssl libxml-2.0 libcurl jansson libmemcached gdlib libpng
 PORT      ?= 8080
 BUILD     := build
 

@@ -16,6 +16,20 @@ typedef struct {
     const char *detail;    /* short text, masked values only */
 } cnca_audit_t;
 
+/* One row, in the transaction of db when one is open. */
 apr_status_t cnca_audit_write(cnca_db_t *db, apr_pool_t *p, const cnca_audit_t *a);
+
+/* Group commit for rows outside a transaction (cnca_audit_queue.c): one
+ * queue per process (and database). A row waits while another thread of
+ * the process writes; the next thread to find the queue idle writes every
+ * row queued by then in one transaction on its own connection. Returns
+ * once the row is committed (or has failed). With q NULL: as
+ * cnca_audit_write. A row queued is gone when its writer returns, so the
+ * caller's strings only have to outlive the call. */
+typedef struct cnca_audit_queue cnca_audit_queue_t;
+
+apr_status_t cnca_audit_queue_create(cnca_audit_queue_t **pq, apr_pool_t *p);
+apr_status_t cnca_audit_queue_write(cnca_audit_queue_t *q, cnca_db_t *db, apr_pool_t *p,
+                                    const cnca_audit_t *a);
 
 #endif

@@ -19,6 +19,24 @@ const char *cnca_db_error(cnca_db_t *db, int rv)
 
 #define MAX_ARGS 16
 
+static apr_status_t lock(cnca_db_t *db)
+{
+    apr_status_t rv = db->lock ? db->lock->acquire(db->lock->baton) : APR_SUCCESS;
+
+    if (rv != APR_SUCCESS) {
+        cnca_log_perror(CNCA_LOG_MARK, CNCA_LOG_ERR, rv,
+                        "CNCA00136: cannot take the database write lock");
+    }
+    return rv;
+}
+
+static void unlock(cnca_db_t *db)
+{
+    if (db->lock) {
+        db->lock->release(db->lock->baton);
+    }
+}
+
 /* The prepared statement of label (APR_EGENERAL, logged, when there is
  * none) and its nargs string arguments from ap in args (APR_EINVAL when
  * there are more than MAX_ARGS). */
@@ -60,7 +78,13 @@ apr_status_t cnca_db_exec(cnca_db_t *db, apr_pool_t *p, int *pnrows, const char 
     if (rv != APR_SUCCESS) {
         return rv;
     }
+    if (!db->in_txn && (rv = lock(db)) != APR_SUCCESS) {
+        return rv;
+    }
     rc = apr_dbd_pquery(db->driver, p, db->handle, &nrows, st, nargs, args);
+    if (!db->in_txn) {
+        unlock(db);
+    }
     if (rc != 0) {
         cnca_log_perror(CNCA_LOG_MARK, CNCA_LOG_ERR, APR_EGENERAL,
                         "CNCA00132: database statement '%s' failed: %s", label,
@@ -157,26 +181,52 @@ apr_status_t cnca_db_begin(cnca_db_t *db, apr_pool_t *p)
     apr_status_t rv;
 
     (void)p;
+    if (db->in_txn) {
+        cnca_log_perror(CNCA_LOG_MARK, CNCA_LOG_ERR, APR_EGENERAL,
+                        "CNCA00137: a transaction is already open on this connection");
+        return APR_EGENERAL;
+    }
+    if ((rv = lock(db)) != APR_SUCCESS) {
+        return rv;
+    }
     if (!strcmp(driver, "sqlite3")) {
-        return raw(db, "BEGIN IMMEDIATE");
-    }
-    if (strcmp(driver, "pgsql")) {
-        return raw(db, "BEGIN");
-    }
-    if ((rv = raw(db, PGSQL_BEGIN)) != APR_SUCCESS) {
+        rv = raw(db, "BEGIN IMMEDIATE");
+    } else if (strcmp(driver, "pgsql")) {
+        rv = raw(db, "BEGIN");
+    } else if ((rv = raw(db, PGSQL_BEGIN)) != APR_SUCCESS) {
         raw(db, "ROLLBACK"); /* never leave a pooled connection in a transaction */
     }
-    return rv;
+    if (rv != APR_SUCCESS) {
+        unlock(db);
+        return rv;
+    }
+    db->in_txn = 1;
+    return APR_SUCCESS;
 }
 
 apr_status_t cnca_db_commit(cnca_db_t *db, apr_pool_t *p)
 {
+    apr_status_t rv;
+
     (void)p;
-    return raw(db, "COMMIT");
+    if (!db->in_txn) {
+        return APR_EGENERAL;
+    }
+    if ((rv = raw(db, "COMMIT")) != APR_SUCCESS) {
+        raw(db, "ROLLBACK");
+    }
+    db->in_txn = 0;
+    unlock(db);
+    return rv;
 }
 
 void cnca_db_rollback(cnca_db_t *db, apr_pool_t *p)
 {
     (void)p;
+    if (!db->in_txn) {
+        return;
+    }
     raw(db, "ROLLBACK");
+    db->in_txn = 0;
+    unlock(db);
 }

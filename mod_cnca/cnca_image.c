@@ -1,5 +1,6 @@
 /* Decoding an image as sent (after the byte, header and pixel checks),
- * turning it upright, cutting and scaling, encoding PNG; libgd set-up. */
+ * turning it upright, cutting and scaling; libgd set-up. PNG decoding and
+ * encoding through libpng are in cnca_image_png.c. */
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -161,11 +162,14 @@ apr_status_t cnca_image_decode(gdImagePtr *pim, const char **pcode, const char *
                         CNCA_IMAGE_MAX_JPEG_SCANS);
         goto leave;
     }
-    /* libgd catches libpng's and libjpeg's errors itself (setjmp) and then
-     * gives NULL; libjpeg's warnings (a body cut short) are ignored, the
-     * missing part comes out gray. */
+    /* PNG through libpng here (the pixels libgd would give, without its
+     * copy of the whole image); JPEG through libgd, which catches libjpeg's
+     * errors itself (setjmp) and then gives NULL; libjpeg's warnings (a
+     * body cut short) are ignored, the missing part comes out gray. */
     if (!strcmp(info.type, "image/png")) {
-        im = gdImageCreateFromPngPtr((int)len, (void *)data);
+        if ((rv = cnca_image_png_decode(&im, p, data, len)) == APR_ENOMEM) {
+            goto nomem;
+        }
     } else {
         im = gdImageCreateFromJpegPtr((int)len, (void *)data);
     }
@@ -260,30 +264,7 @@ gdImagePtr cnca_image_fit(gdImagePtr src, const cnca_image_box_t *box, int max_w
     return dst;
 }
 
-apr_status_t cnca_image_encode_png(const void **ppng, apr_size_t *plen, apr_pool_t *p,
-                                   gdImagePtr im, int level)
-{
-    int size = 0;
-    void *png;
-
-    *ppng = NULL;
-    *plen = 0;
-    if (!(png = gdImagePngPtrEx(im, &size, level)) || size <= 0) {
-        if (png) {
-            gdFree(png);
-        }
-        cnca_log_perror(CNCA_LOG_MARK, CNCA_LOG_ERR, APR_EGENERAL,
-                        "CNCA00407: PNG encoding of a %dx%d image failed", gdImageSX(im),
-                        gdImageSY(im));
-        return APR_EGENERAL;
-    }
-    *ppng = apr_pmemdup(p, png, (apr_size_t)size);
-    *plen = (apr_size_t)size;
-    gdFree(png);
-    return APR_SUCCESS;
-}
-
-/* libgd's own messages (a corrupt PNG, a libjpeg warning): debug lines, as
+/* libgd's own messages (a corrupt JPEG, a libjpeg warning): debug lines, as
  * the applicant's file causes them and CNCA0040x already says it failed. */
 static void gd_message(int priority, const char *format, va_list args)
 {

@@ -2,8 +2,8 @@
  * canvas, uploaded, or photographed on paper) and the sandbox's face
  * capture. Only PNG and JPEG are taken; the type, the size in bytes and the
  * pixel dimensions (read from the header) are checked before anything is
- * decoded, and what is kept is always re-encoded by libgd, never the bytes
- * as sent.
+ * decoded, and what is kept is always re-encoded as PNG (with libpng),
+ * never the bytes as sent.
  *
  * Start-up: call cnca_image_init() once, before threads (it routes libgd's
  * messages to cnca_log at debug level instead of stderr, and sets up
@@ -68,8 +68,8 @@ apr_status_t cnca_image_probe(const char **ptype, int *pw, int *ph, const char *
                               const void *data, apr_size_t len);
 
 /* The whole pipeline for a signature picture: byte limit, header probe,
- * pixel limit (from the header, before decoding), decode with libgd, JPEG
- * Exif orientation applied, then by source:
+ * pixel limit (from the header, before decoding), decode (PNG with libpng,
+ * JPEG with libgd), JPEG Exif orientation applied, then by source:
  *   handwrite: white and transparent become transparent (anti-aliased edges
  *              keep partial alpha), cropped to the ink plus a small margin;
  *   upload:    cropped to the ink when the border is plain white or
@@ -77,7 +77,9 @@ apr_status_t cnca_image_probe(const char **ptype, int *pw, int *ph, const char *
  *   photo:     the local paper level is estimated (morphological closing),
  *              paper becomes transparent, ink dark with alpha from its
  *              darkness, specks dropped, cropped to the ink;
- * then scaled down to fit 800x400 and encoded as PNG with alpha into p.
+ * then scaled down to fit 800x400 and encoded as PNG with alpha into p
+ * (grey + alpha when every pixel is grey, as ink from a canvas is; else
+ * RGBA).
  * Errors: APR_ENOSPC / APR_EINVAL / APR_ENOMEM with *pcode one of the codes
  * above and *pmsg the Chinese message for the applicant. limits may be
  * NULL (defaults). */

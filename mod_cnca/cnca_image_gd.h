@@ -39,10 +39,32 @@ gdImagePtr cnca_image_orient(gdImagePtr src, int orientation);
  * averaging, alpha weighted) to fit max_w x max_h; NULL when out of memory. */
 gdImagePtr cnca_image_fit(gdImagePtr src, const cnca_image_box_t *box, int max_w, int max_h);
 
-/* im as PNG (with its alpha channel when gdImageSaveAlpha(im, 1)), copied
- * into p. level: zlib's 0..9, or -1 for its default. */
+/* A PNG decoded with libpng (cnca_image_png.c) into a new truecolor image
+ * with the very pixels (and transparent colour) that gdImageCreateFromPngPtr
+ * followed by gdImagePaletteToTrueColor give, for every colour type, bit
+ * depth and interlacing. It refuses what libgd refuses but for one case:
+ * zlib's Adler-32 of the rows is not checked (each chunk's CRC-32 is). No
+ * limits are checked here (cnca_image_decode does that first). libpng's
+ * memory comes from a subpool of p destroyed before return (p NULL:
+ * malloc). APR_EINVAL when libpng refuses the file (corrupt, cut short;
+ * said in a debug line), APR_ENOMEM. */
+apr_status_t cnca_image_png_decode(gdImagePtr *pim, apr_pool_t *p, const void *data,
+                                   apr_size_t len);
+
+/* im as PNG, copied into p, with the pixels libgd would write (libgd and
+ * browsers read back exactly those): with alpha when gdImageSaveAlpha(im,
+ * 1), else opaque (with im's transparent colour in tRNS, as libgd does);
+ * grey (+ alpha) when every pixel is grey, else RGB (+ alpha); rows
+ * filtered with "up". level: -1 for the fast setting (zlib's run-length
+ * strategy), or zlib's 0..9 with its default strategy. libpng's memory
+ * comes from a subpool of p. Palette images go through libgd's writer. */
 apr_status_t cnca_image_encode_png(const void **ppng, apr_size_t *plen, apr_pool_t *p,
                                    gdImagePtr im, int level);
+
+/* The same for the part of a truecolor im in box (no copy of it made);
+ * APR_EINVAL when box is empty or not inside im. */
+apr_status_t cnca_image_encode_png_part(const void **ppng, apr_size_t *plen, apr_pool_t *p,
+                                        gdImagePtr im, const cnca_image_box_t *box, int level);
 
 /* A photo of a signature on paper, made into ink on transparent in place:
  * paper (and anything large and dark, such as a table around the paper or

@@ -30,36 +30,8 @@ static int max3(int a, int b, int c)
     return m > c ? m : c;
 }
 
-/* Bounding box of the pixels that `is_ink` accepts; the count in *pcount. */
-static void ink_box(gdImagePtr im, cnca_image_box_t *box, long *pcount, int (*is_ink)(int c))
-{
-    int w = gdImageSX(im), h = gdImageSY(im), x, y;
-    int x0 = w, y0 = h, x1 = -1, y1 = -1;
-    long count = 0;
-
-    for (y = 0; y < h; ++y) {
-        const int *row = im->tpixels[y];
-        for (x = 0; x < w; ++x) {
-            if (is_ink(row[x])) {
-                ++count;
-                x0 = x < x0 ? x : x0;
-                x1 = x > x1 ? x : x1;
-                y0 = y < y0 ? y : y0;
-                y1 = y > y1 ? y : y1;
-            }
-        }
-    }
-    *pcount = count;
-    box->x = count ? x0 : 0;
-    box->y = count ? y0 : 0;
-    box->w = count ? x1 - x0 + 1 : 0;
-    box->h = count ? y1 - y0 + 1 : 0;
-}
-
-static int visible(int c)
-{
-    return gdTrueColorGetAlpha(c) <= INK_BOX_ALPHA;
-}
+/* Which pixels ink_box counts. */
+typedef enum { INK_VISIBLE, INK_NOT_PLAIN } ink_kind_t;
 
 static int plain(int c)
 {
@@ -71,37 +43,141 @@ static int plain(int c)
     return min3(r, g, b) >= PLAIN_LIGHT && max3(r, g, b) - min3(r, g, b) <= PLAIN_CHROMA;
 }
 
-static int not_plain(int c)
+/* A bounding box and count of ink pixels, gathered a row at a time. */
+typedef struct {
+    int x0, y0, x1, y1;
+    long count;
+} ink_t;
+
+static void ink_start(ink_t *ink, gdImagePtr im)
 {
-    return !plain(c);
+    ink->x0 = gdImageSX(im);
+    ink->y0 = gdImageSY(im);
+    ink->x1 = ink->y1 = -1;
+    ink->count = 0;
+}
+
+/* Row y has n ink pixels, the first at x = first and the last at x = last. */
+static void ink_row(ink_t *ink, int y, int first, int last, long n)
+{
+    if (n > 0) {
+        ink->count += n;
+        ink->x0 = first < ink->x0 ? first : ink->x0;
+        ink->x1 = last > ink->x1 ? last : ink->x1;
+        ink->y0 = y < ink->y0 ? y : ink->y0;
+        ink->y1 = y;
+    }
+}
+
+static void ink_end(const ink_t *ink, cnca_image_box_t *box, long *pcount)
+{
+    *pcount = ink->count;
+    box->x = ink->count ? ink->x0 : 0;
+    box->y = ink->count ? ink->y0 : 0;
+    box->w = ink->count ? ink->x1 - ink->x0 + 1 : 0;
+    box->h = ink->count ? ink->y1 - ink->y0 + 1 : 0;
+}
+
+/* Bounding box of the ink pixels (INK_VISIBLE: alpha at most
+ * INK_BOX_ALPHA; INK_NOT_PLAIN: see plain()); their count in *pcount. */
+static void ink_box(gdImagePtr im, cnca_image_box_t *box, long *pcount, ink_kind_t kind)
+{
+    int w = gdImageSX(im), h = gdImageSY(im), x, y;
+    ink_t ink;
+
+    ink_start(&ink, im);
+    for (y = 0; y < h; ++y) {
+        const int *row = im->tpixels[y];
+        int first = w, last = -1;
+        long n = 0;
+        if (kind == INK_VISIBLE) {
+            for (x = 0; x < w; ++x) {
+                if (gdTrueColorGetAlpha(row[x]) <= INK_BOX_ALPHA) {
+                    first = x < first ? x : first;
+                    last = x;
+                    ++n;
+                }
+            }
+        } else {
+            for (x = 0; x < w; ++x) {
+                if (!plain(row[x])) {
+                    first = x < first ? x : first;
+                    last = x;
+                    ++n;
+                }
+            }
+        }
+        ink_row(&ink, y, first, last, n);
+    }
+    ink_end(&ink, box, pcount);
 }
 
 /* Handwriting: the canvas is transparent or white. Each pixel becomes ink
  * of the colour it would have over white with the alpha that explains it
  * ("colour to alpha" from white), times its own alpha: white and
  * transparent vanish, anti-aliased edges keep a partial alpha. */
-static void handwrite_clean(gdImagePtr im)
+static int handwrite_pixel(int c)
 {
-    int w = gdImageSX(im), h = gdImageSY(im), x, y;
+    int r = gdTrueColorGetRed(c), g = gdTrueColorGetGreen(c), b = gdTrueColorGetBlue(c);
+    int own = (gdAlphaMax - gdTrueColorGetAlpha(c)) * 255 / gdAlphaMax; /* 0..255 */
+    int aw = 255 - min3(r, g, b);                                       /* 0..255 */
+    int a = own * aw / 255;
 
+    if (a < 8) {
+        return CNCA_IMAGE_CLEAR;
+    }
+    if (aw != 255) { /* no channel at 0; black ink keeps its colour, no division */
+        r = 255 - (255 - r) * 255 / aw;
+        g = 255 - (255 - g) * 255 / aw;
+        b = 255 - (255 - b) * 255 / aw;
+    }
+    return gdTrueColorAlpha(r, g, b, gdAlphaMax - (a * gdAlphaMax + 127) / 255);
+}
+
+/* The alpha field of a fully transparent pixel (which handwrite_pixel
+ * makes CNCA_IMAGE_CLEAR whatever its colour). */
+#define ALPHA_BITS 0x7f000000
+
+/* handwrite_pixel on every pixel and, in the same pass, ink_box
+ * (INK_VISIBLE) of the result. Most of a canvas is fully transparent:
+ * runs of eight such pixels are cleared without looking further. */
+static void handwrite_clean(gdImagePtr im, cnca_image_box_t *box, long *pcount)
+{
+    int w = gdImageSX(im), h = gdImageSY(im), x, y, k;
+    ink_t ink;
+
+    ink_start(&ink, im);
     for (y = 0; y < h; ++y) {
         int *row = im->tpixels[y];
+        int first = w, last = -1;
+        long n = 0;
         for (x = 0; x < w; ++x) {
-            int c = row[x];
-            int r = gdTrueColorGetRed(c), g = gdTrueColorGetGreen(c), b = gdTrueColorGetBlue(c);
-            int own = (gdAlphaMax - gdTrueColorGetAlpha(c)) * 255 / gdAlphaMax; /* 0..255 */
-            int aw = 255 - min3(r, g, b);                                       /* 0..255 */
-            int a = own * aw / 255;
-            if (a < 8) {
+            int c;
+            while (x + 8 <= w &&
+                   (row[x] & row[x + 1] & row[x + 2] & row[x + 3] & row[x + 4] & row[x + 5] &
+                    row[x + 6] & row[x + 7] & ALPHA_BITS) == ALPHA_BITS) {
+                for (k = 0; k < 8; ++k) {
+                    row[x + k] = CNCA_IMAGE_CLEAR;
+                }
+                x += 8;
+            }
+            if (x >= w) {
+                break;
+            }
+            if ((row[x] & ALPHA_BITS) == ALPHA_BITS) {
                 row[x] = CNCA_IMAGE_CLEAR;
                 continue;
             }
-            r = 255 - (255 - r) * 255 / aw;
-            g = 255 - (255 - g) * 255 / aw;
-            b = 255 - (255 - b) * 255 / aw;
-            row[x] = gdTrueColorAlpha(r, g, b, gdAlphaMax - (a * gdAlphaMax + 127) / 255);
+            row[x] = c = handwrite_pixel(row[x]);
+            if (gdTrueColorGetAlpha(c) <= INK_BOX_ALPHA) {
+                first = x < first ? x : first;
+                last = x;
+                ++n;
+            }
         }
+        ink_row(&ink, y, first, last, n);
     }
+    ink_end(&ink, box, pcount);
 }
 
 /* Upload: is the border (a band of 2% of each side, at least a pixel)
@@ -180,8 +256,7 @@ apr_status_t cnca_signature_normalize(const void **ppng, apr_size_t *plen, const
     }
     switch (src) {
         case CNCA_SIG_HANDWRITE:
-            handwrite_clean(im);
-            ink_box(im, &box, &count, visible);
+            handwrite_clean(im, &box, &count);
             break;
         case CNCA_SIG_PHOTO:
             rv = cnca_signature_photo_clean(&im, p);
@@ -189,14 +264,14 @@ apr_status_t cnca_signature_normalize(const void **ppng, apr_size_t *plen, const
                 count = 0;
                 rv = APR_SUCCESS;
             } else if (rv == APR_SUCCESS) {
-                ink_box(im, &box, &count, visible);
+                ink_box(im, &box, &count, INK_VISIBLE);
             } else {
                 goto internal;
             }
             break;
         default:
             if (border_is_plain(im)) {
-                ink_box(im, &box, &count, not_plain);
+                ink_box(im, &box, &count, INK_NOT_PLAIN);
             } else {
                 crop = 0;
                 box.x = box.y = 0;
@@ -218,13 +293,21 @@ apr_status_t cnca_signature_normalize(const void **ppng, apr_size_t *plen, const
     if (crop) { /* give the ink some air */
         add_margin(&box, gdImageSX(im), gdImageSY(im));
     }
-    if (!(out = cnca_image_fit(im, &box, CNCA_SIGNATURE_MAX_WIDTH, CNCA_SIGNATURE_MAX_HEIGHT))) {
-        rv = APR_ENOMEM;
-        cnca_log_perror(CNCA_LOG_MARK, CNCA_LOG_ERR, rv,
-                        "CNCA00410: out of memory for a %dx%d signature", box.w, box.h);
-        goto internal;
+    if (box.w <= CNCA_SIGNATURE_MAX_WIDTH && box.h <= CNCA_SIGNATURE_MAX_HEIGHT) {
+        /* kept at its size: encoded straight from the box, no copy */
+        gdImageSaveAlpha(im, 1);
+        rv = cnca_image_encode_png_part(ppng, plen, p, im, &box, -1);
+    } else {
+        out = cnca_image_fit(im, &box, CNCA_SIGNATURE_MAX_WIDTH, CNCA_SIGNATURE_MAX_HEIGHT);
+        if (!out) {
+            rv = APR_ENOMEM;
+            cnca_log_perror(CNCA_LOG_MARK, CNCA_LOG_ERR, rv,
+                            "CNCA00410: out of memory for a %dx%d signature", box.w, box.h);
+            goto internal;
+        }
+        rv = cnca_image_encode_png(ppng, plen, p, out, -1);
     }
-    if ((rv = cnca_image_encode_png(ppng, plen, p, out, -1)) != APR_SUCCESS) {
+    if (rv != APR_SUCCESS) {
         goto internal;
     }
     goto leave;

@@ -98,10 +98,12 @@ static int cnca_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *pte
 {
     server_rec *sp;
     (void)plog;
-    (void)pconf;
 
     log_server = s;
     cnca_log_set_sink(log_sink, NULL);
+    if (cnca_dbd_mutex_create(s, pconf) != OK) {
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
     for (sp = s; sp; sp = sp->next) {
         cnca_srv_conf_t *sc = cnca_srv_conf(sp);
         cnca_conf_finish(sc);
@@ -134,6 +136,7 @@ static void cnca_child_init(apr_pool_t *pchild, server_rec *s)
 {
     server_rec *sp;
 
+    cnca_dbd_mutex_child_init(s, pchild);
     for (sp = s; sp; sp = sp->next) {
         cnca_srv_conf_t *sc = cnca_srv_conf(sp);
         apr_status_t rv;
@@ -155,6 +158,11 @@ static void cnca_child_init(apr_pool_t *pchild, server_rec *s)
         if (rv != APR_SUCCESS) {
             ap_log_error(APLOG_MARK, APLOG_ERR, rv, sp,
                          "CNCA00012: cannot set up the gateway client for %s", sc->gateway_url);
+        }
+        if ((rv = cnca_audit_queue_create(&sc->audit_queue, pchild)) != APR_SUCCESS) {
+            ap_log_error(APLOG_MARK, APLOG_ERR, rv, sp,
+                         "CNCA00015: cannot set up the audit queue; audit rows are written one "
+                         "by one");
         }
         sc->session_ctx.store = sc->store;
         sc->session_ctx.key = &sc->key_session;

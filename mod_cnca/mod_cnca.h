@@ -8,6 +8,7 @@
 #include <http_log.h>
 #include <jansson.h>
 
+#include "cnca_audit.h"
 #include "cnca_crypto.h"
 #include "cnca_db.h"
 #include "cnca_session.h"
@@ -64,6 +65,7 @@ typedef struct cnca_srv_conf {
     void *gateway; /* cnca_gw_client_t */
     void *schema;  /* cnca_gw_schema_t */
     void *ca;      /* cnca_ca_t */
+    cnca_audit_queue_t *audit_queue;
 } cnca_srv_conf_t;
 
 /* One API request. */
@@ -92,6 +94,8 @@ const char *cnca_conf_check(cnca_srv_conf_t *sc, apr_pool_t *p);
 /* mod_cnca_dbd.c */
 void cnca_dbd_register(void);
 int cnca_dbd_prepare_all(server_rec *s, apr_pool_t *ptemp);
+int cnca_dbd_mutex_create(server_rec *s, apr_pool_t *pconf);
+void cnca_dbd_mutex_child_init(server_rec *s, apr_pool_t *pchild);
 apr_status_t cnca_api_db(cnca_db_t **pdb, cnca_api_t *api);
 
 /* mod_cnca_api.c: responses */

@@ -245,7 +245,7 @@ void cnca_api_audit(cnca_api_t *api, const char *event, const char *outcome, apr
     cnca_db_t *db;
 
     if (cnca_api_db(&db, api) != APR_SUCCESS ||
-        cnca_audit_write(db, api->r->pool, &a) != APR_SUCCESS) {
+        cnca_audit_queue_write(api->sc->audit_queue, db, api->r->pool, &a) != APR_SUCCESS) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, api->r,
                       "CNCA00021: could not write the audit row for %s/%s", event, outcome);
     }

@@ -1,10 +1,20 @@
 /* The database through mod_dbd: statements prepared once at start-up, a
- * connection acquired per request (httpd's mod_session_dbd does the same). */
+ * connection acquired per request (httpd's mod_session_dbd does the same),
+ * and the write lock that makes this server's SQLite writers take turns
+ * (the `Mutex cnca-db` of httpd's Mutex directive). */
 #include "mod_cnca.h"
+#include "mod_cnca_db_lock.h"
 
+#include <apr_global_mutex.h>
 #include <apr_optional.h>
 #include <http_log.h>
 #include <mod_dbd.h>
+#include <string.h>
+#include <util_mutex.h>
+
+#define MUTEX_TYPE "cnca-db"
+
+static apr_global_mutex_t *write_mutex;
 
 static APR_OPTIONAL_FN_TYPE(ap_dbd_prepare) * dbd_prepare;
 static APR_OPTIONAL_FN_TYPE(ap_dbd_acquire) * dbd_acquire;
@@ -15,9 +25,79 @@ static void retrieve_fns(void)
     dbd_acquire = APR_RETRIEVE_OPTIONAL_FN(ap_dbd_acquire);
 }
 
+/* Blocking: writers of every child queue here instead of in SQLite, whose
+ * busy answer APR's driver turns into 100 ms sleeps. It is held for a
+ * transaction or a single write (about 0.1 ms); audit rows, most of the
+ * writes, come through the group commit of cnca_audit_queue.c. */
+static apr_status_t write_lock(int acquire)
+{
+    if (!write_mutex) {
+        return APR_ENOTIMPL;
+    }
+    return acquire ? apr_global_mutex_lock(write_mutex) : apr_global_mutex_unlock(write_mutex);
+}
+
+static apr_status_t lock_acquire(void *baton)
+{
+    (void)baton;
+    return write_lock(1);
+}
+
+static void lock_release(void *baton)
+{
+    (void)baton;
+    write_lock(0);
+}
+
+/* offered to mod_cnca_sandbox (mod_cnca_db_lock.h) */
+static apr_status_t cnca_db_write_lock(int acquire)
+{
+    return write_lock(acquire);
+}
+
+static const cnca_db_lock_t sqlite_lock = {lock_acquire, lock_release, NULL};
+
+static int dbd_pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp)
+{
+    (void)plog;
+    (void)ptemp;
+    write_mutex = NULL;
+    return ap_mutex_register(pconf, MUTEX_TYPE, NULL, APR_LOCK_DEFAULT, 0) == APR_SUCCESS
+               ? OK
+               : HTTP_INTERNAL_SERVER_ERROR;
+}
+
 void cnca_dbd_register(void)
 {
     ap_hook_optional_fn_retrieve(retrieve_fns, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_pre_config(dbd_pre_config, NULL, NULL, APR_HOOK_MIDDLE);
+    APR_REGISTER_OPTIONAL_FN(cnca_db_write_lock);
+}
+
+int cnca_dbd_mutex_create(server_rec *s, apr_pool_t *pconf)
+{
+    apr_status_t rv = ap_global_mutex_create(&write_mutex, NULL, MUTEX_TYPE, NULL, s, pconf, 0);
+
+    if (rv != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_EMERG, rv, s,
+                     "CNCA00013: cannot create the database write lock (Mutex " MUTEX_TYPE ")");
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    return OK;
+}
+
+void cnca_dbd_mutex_child_init(server_rec *s, apr_pool_t *pchild)
+{
+    apr_status_t rv;
+
+    if (!write_mutex) {
+        return;
+    }
+    rv = apr_global_mutex_child_init(&write_mutex, apr_global_mutex_lockfile(write_mutex), pchild);
+    if (rv != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s,
+                     "CNCA00014: cannot attach the database write lock in this child");
+    }
 }
 
 int cnca_dbd_prepare_all(server_rec *s, apr_pool_t *ptemp)
@@ -56,6 +136,8 @@ apr_status_t cnca_api_db(cnca_db_t **pdb, cnca_api_t *api)
     api->db->driver = dbd->driver;
     api->db->handle = dbd->handle;
     api->db->prepared = dbd->prepared;
+    api->db->lock = strcmp(apr_dbd_name(dbd->driver), "sqlite3") ? NULL : &sqlite_lock;
+    api->db->in_txn = 0;
     *pdb = api->db;
     return APR_SUCCESS;
 }

@@ -1,11 +1,13 @@
 /* The sandbox's tables (sql/sandbox.sqlite.sql) through mod_dbd: statements
  * prepared once by label, a connection per request (ap_dbd_acquire). */
 #include "mod_cnca_sandbox.h"
+#include "mod_cnca_db_lock.h"
 
 #include <apr_dbd.h>
 #include <apr_optional.h>
 #include <apr_strings.h>
 #include <mod_dbd.h>
+#include <string.h>
 
 #define ST_PERSON "cnca_sandbox_person"
 #define ST_SMS_ADD "cnca_sandbox_sms_add"
@@ -36,6 +38,9 @@ static const struct {
 
 static APR_OPTIONAL_FN_TYPE(ap_dbd_prepare) * dbd_prepare;
 static APR_OPTIONAL_FN_TYPE(ap_dbd_acquire) * dbd_acquire;
+/* mod_cnca's write lock, when it is loaded: the sandbox writes into the
+ * same SQLite file, so its writers take turns with the module's */
+static APR_OPTIONAL_FN_TYPE(cnca_db_write_lock) * write_lock;
 
 int sandbox_store_prepare(server_rec *s)
 {
@@ -43,6 +48,7 @@ int sandbox_store_prepare(server_rec *s)
 
     dbd_prepare = APR_RETRIEVE_OPTIONAL_FN(ap_dbd_prepare);
     dbd_acquire = APR_RETRIEVE_OPTIONAL_FN(ap_dbd_acquire);
+    write_lock = APR_RETRIEVE_OPTIONAL_FN(cnca_db_write_lock);
     if (!dbd_prepare || !dbd_acquire) {
         ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s,
                      "CNCA00608: mod_cnca_sandbox needs mod_dbd: LoadModule dbd_module and set "
@@ -120,13 +126,18 @@ static apr_status_t run(request_rec *r, const char *label, int nargs, const char
     apr_dbd_prepared_t *st;
     ap_dbd_t *dbd;
     apr_status_t rv;
-    int err, nrows = 0;
+    int err, nrows = 0, locked;
 
     rv = statement(&dbd, &st, r, label);
     if (rv != APR_SUCCESS) {
         return rv;
     }
+    locked =
+        write_lock && !strcmp(apr_dbd_name(dbd->driver), "sqlite3") && write_lock(1) == APR_SUCCESS;
     err = apr_dbd_pquery(dbd->driver, r->pool, dbd->handle, &nrows, st, nargs, args);
+    if (locked) {
+        write_lock(0);
+    }
     return err ? db_error(r, dbd, err, label) : APR_SUCCESS;
 }
 

@@ -37,6 +37,13 @@ CONF
 my ($rc, $out) = configtest("CNCAMasterKeyFile $key\nCNCASessionTimeout 900");
 is($rc, 0, 'a good configuration passes') or diag($out);
 
+# the database write lock is an httpd mutex the operator can place
+($rc, $out) = configtest("CNCAMasterKeyFile $key\nMutex file:$dir cnca-db");
+is($rc, 0, 'Mutex file:DIR cnca-db is accepted (the type is registered)') or diag($out);
+($rc, $out) = configtest("CNCAMasterKeyFile $key\nMutex nosuchmech cnca-db");
+isnt($rc, 0, 'Mutex with an unknown mechanism for cnca-db fails');
+like($out, qr/nosuchmech/, 'and says which') or diag($out);
+
 my @bad = (
     ['CNCASessionTimeout abc',           'CNCASessionTimeout'],
     ['CNCASessionTimeout 0',             'CNCASessionTimeout'],

@@ -697,6 +697,229 @@ static void test_two_writers(conn_t *c)
     apr_pool_destroy(w.pool);
 }
 
+/* The write lock: taken by begin, held until commit or rollback, taken
+ * around a write outside a transaction and never around a read, released
+ * on every failure path. A counting lock over a thread mutex. */
+typedef struct {
+    apr_thread_mutex_t *mutex;
+    int held, taken, fail;
+    apr_interval_time_t slow; /* held at least this long */
+} test_lock_t;
+
+static apr_status_t test_acquire(void *baton)
+{
+    test_lock_t *l = baton;
+
+    if (l->fail) {
+        return APR_EGENERAL;
+    }
+    apr_thread_mutex_lock(l->mutex);
+    ++l->held;
+    ++l->taken;
+    if (l->slow) {
+        apr_sleep(l->slow);
+    }
+    return APR_SUCCESS;
+}
+
+static void test_release(void *baton)
+{
+    test_lock_t *l = baton;
+
+    --l->held;
+    apr_thread_mutex_unlock(l->mutex);
+}
+
+static void test_write_lock(conn_t *c)
+{
+    apr_pool_t *p = tap_pool();
+    test_lock_t tl = {NULL, 0, 0, 0, 0};
+    cnca_db_lock_t lock = {test_acquire, test_release, &tl};
+    cnca_person_t *person = NULL;
+    apr_array_header_t *rows;
+
+    apr_thread_mutex_create(&tl.mutex, APR_THREAD_MUTEX_DEFAULT, p);
+    c->db.lock = &lock;
+
+    is_int(cnca_db_begin(&c->db, p), APR_SUCCESS, ON("lock: begin"));
+    is_int(tl.held, 1, ON("lock: held inside the transaction"));
+    add_person(c, p, "lock-one", "吴十", "13800000005");
+    cnca_person_find(&person, &c->db, p, cnca_person_id_hash(p, &key, "lock-one"));
+    is_int(tl.taken, 1, ON("lock: statements inside take it no more"));
+    is_int(cnca_db_commit(&c->db, p), APR_SUCCESS, ON("lock: commit"));
+    is_int(tl.held, 0, ON("lock: released by commit"));
+
+    cnca_db_begin(&c->db, p);
+    cnca_db_rollback(&c->db, p);
+    is_int(tl.held, 0, ON("lock: released by rollback"));
+    cnca_db_rollback(&c->db, p);
+    is_int(tl.held, 0, ON("lock: a second rollback releases nothing more"));
+
+    tl.taken = 0;
+    is_int(cnca_db_exec(&c->db, p, NULL, "audit_insert", 7, now_s(p), "127.0.0.1", "lock", "ok",
+                        NULL, NULL, NULL),
+           APR_SUCCESS, ON("lock: a write outside a transaction"));
+    is_int(tl.taken, 1, ON("lock: taken around it"));
+    is_int(tl.held, 0, ON("lock: and released"));
+    cnca_db_select(&c->db, p, &rows, NULL, "person_by_id_hash", 1, "nobody");
+    is_int(tl.taken, 1, ON("lock: a read does not take it"));
+    ok(add_person(c, p, "lock-one", "吴十", "13800000005") != APR_SUCCESS,
+       ON("lock: a failing write outside a transaction"));
+    is_int(tl.held, 0, ON("lock: released after the failure"));
+
+    /* a COMMIT that fails (PostgreSQL: the transaction failed earlier;
+     * SQLite: a deferred constraint) still ends the transaction and frees
+     * the lock */
+    cnca_db_begin(&c->db, p);
+    add_person(c, p, "lock-one", "吴十", "13800000005");
+    cnca_db_commit(&c->db, p);
+    is_int(tl.held, 0, ON("lock: released by a commit after a failed statement"));
+    is_int(cnca_db_begin(&c->db, p), APR_SUCCESS, ON("lock: the connection begins again"));
+    cnca_db_rollback(&c->db, p);
+
+    tl.fail = 1;
+    ok(cnca_db_begin(&c->db, p) != APR_SUCCESS,
+       ON("lock: begin fails when the lock cannot be had"));
+    ok(cnca_db_exec(&c->db, p, NULL, "audit_insert", 7, now_s(p), "127.0.0.1", "lock", "ok", NULL,
+                    NULL, NULL) != APR_SUCCESS,
+       ON("lock: so does a write"));
+    is_int(tl.held, 0, ON("lock: nothing held"));
+    ok(cnca_db_commit(&c->db, p) != APR_SUCCESS, ON("lock: and no transaction is open"));
+    tl.fail = 0;
+    c->db.lock = NULL;
+}
+
+/* Group commit: threads of one process, each on its own connection, write
+ * audit rows at the same moment; while one writes (the lock is slow here),
+ * the others queue, and the next writer takes all of them in one
+ * transaction. Every row is committed once, a bad row fails alone. */
+#define QUEUE_THREADS 8
+
+typedef struct {
+    cnca_db_t db;
+    apr_pool_t *pool;
+    cnca_audit_queue_t *queue;
+    cnca_audit_t row;
+    apr_status_t rv;
+} queuer_t;
+
+static void *APR_THREAD_FUNC queue_one(apr_thread_t *thread, void *data)
+{
+    queuer_t *w = data;
+
+    apr_sleep(apr_time_from_msec(20)); /* all threads are started by then */
+    w->rv = cnca_audit_queue_write(w->queue, &w->db, w->pool, &w->row);
+    apr_thread_exit(thread, APR_SUCCESS);
+    return NULL;
+}
+
+static int count_event(conn_t *c, apr_pool_t *p, const char *event)
+{
+    apr_array_header_t *rows = NULL;
+    int i, n = 0;
+
+    if (cnca_db_select(&c->db, p, &rows, NULL, "t_audit_all", 0) != APR_SUCCESS) {
+        return -1;
+    }
+    for (i = 0; i < rows->nelts; ++i) {
+        n += CNCA_DB_ROW(rows, i)[2] && !strcmp(CNCA_DB_ROW(rows, i)[2], event);
+    }
+    return n;
+}
+
+/* nthreads rows at once, row bad (event NULL) for thread `bad` (-1: none);
+ * the lock's acquisitions in *ptaken. 0 when the threads could not run. */
+static int queue_round(conn_t *c, cnca_audit_queue_t *q, test_lock_t *tl, cnca_db_lock_t *lock,
+                       const char *event, int nthreads, int bad, apr_status_t *rvs, int *ptaken)
+{
+    apr_pool_t *p = tap_pool();
+    queuer_t w[QUEUE_THREADS];
+    apr_thread_t *threads[QUEUE_THREADS];
+    apr_status_t trv;
+    int i, started = 0;
+
+    memset(w, 0, sizeof(w));
+    tl->taken = 0;
+    for (i = 0; i < nthreads; ++i) {
+        apr_pool_create_unmanaged_ex(&w[i].pool, NULL, NULL);
+        if (!conn_open(c, &w[i].db, w[i].pool) ||
+            testlib_db_prepare(&w[i].db, w[i].pool, cnca_db_statements, NULL) != 0) {
+            break;
+        }
+        w[i].db.lock = lock;
+        w[i].queue = q;
+        w[i].row.at = NOW;
+        w[i].row.client = "192.0.2.9";
+        w[i].row.event = i == bad ? NULL : event;
+        w[i].row.outcome = "ok";
+        w[i].row.detail = apr_psprintf(w[i].pool, "thread=%d", i);
+        if (apr_thread_create(&threads[i], NULL, queue_one, &w[i], p) != APR_SUCCESS) {
+            break;
+        }
+        ++started;
+    }
+    for (i = 0; i < started; ++i) {
+        apr_thread_join(&trv, threads[i]);
+        rvs[i] = w[i].rv;
+    }
+    for (i = 0; i < nthreads; ++i) {
+        if (w[i].db.handle) {
+            apr_dbd_close(w[i].db.driver, w[i].db.handle);
+        }
+        if (w[i].pool) {
+            apr_pool_destroy(w[i].pool);
+        }
+    }
+    *ptaken = tl->taken;
+    return started == nthreads;
+}
+
+static void test_audit_queue(conn_t *c)
+{
+    apr_pool_t *p = tap_pool();
+    test_lock_t tl = {NULL, 0, 0, 0, apr_time_from_msec(30)};
+    cnca_db_lock_t lock = {test_acquire, test_release, &tl};
+    cnca_audit_queue_t *q = NULL;
+    apr_status_t rvs[QUEUE_THREADS];
+    cnca_audit_t a;
+    int i, taken = 0, all_ok = 1;
+
+    apr_thread_mutex_create(&tl.mutex, APR_THREAD_MUTEX_DEFAULT, p);
+    is_int(cnca_audit_queue_create(&q, p), APR_SUCCESS, ON("queue: created"));
+    if (!q || !queue_round(c, q, &tl, &lock, "queue.all", QUEUE_THREADS, -1, rvs, &taken)) {
+        ok(0, ON("queue: threads and connections"));
+        return;
+    }
+    for (i = 0; i < QUEUE_THREADS; ++i) {
+        all_ok = all_ok && rvs[i] == APR_SUCCESS;
+    }
+    ok(all_ok, ON("queue: every writer is told its row is committed"));
+    is_int(count_event(c, p, "queue.all"), QUEUE_THREADS, ON("queue: every row is there, once"));
+    ok(taken >= 1 && taken < QUEUE_THREADS,
+       ON(apr_psprintf(p,
+                       "queue: %d rows in %d writes (rows queued while one was written go "
+                       "together)",
+                       QUEUE_THREADS, taken)));
+    is_int(tl.held, 0, ON("queue: the write lock is free afterwards"));
+
+    if (!queue_round(c, q, &tl, &lock, "queue.bad", 4, 2, rvs, &taken)) {
+        ok(0, ON("queue: threads and connections, second round"));
+        return;
+    }
+    ok(rvs[2] != APR_SUCCESS, ON("queue: a bad row (no event) fails"));
+    ok(rvs[0] == APR_SUCCESS && rvs[1] == APR_SUCCESS && rvs[3] == APR_SUCCESS,
+       ON("queue: the good rows queued with it succeed"));
+    is_int(count_event(c, p, "queue.bad"), 3, ON("queue: and are there"));
+
+    memset(&a, 0, sizeof(a));
+    a.at = NOW;
+    a.event = "queue.none";
+    a.outcome = "ok";
+    is_int(cnca_audit_queue_write(NULL, &c->db, p, &a), APR_SUCCESS,
+           ON("queue: without a queue, the row is written directly"));
+    is_int(count_event(c, p, "queue.none"), 1, ON("queue: and is there"));
+}
+
 static void test_misuse(conn_t *c)
 {
     apr_pool_t *p = tap_pool();
@@ -732,6 +955,8 @@ static void test_all(conn_t *c)
     test_audit(c);
     test_transactions(c);
     test_two_writers(c);
+    test_write_lock(c);
+    test_audit_queue(c);
     test_misuse(c);
 }
 

@@ -7,12 +7,22 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <png.h>
+
 #include <apr_strings.h>
 
 #include "tap.h"
 #include "cnca_image.h"
 #include "cnca_image_gd.h"
 #include "cnca_log.h"
+
+/* mallinfo2: bytes in use, for the leak check of refused PNGs */
+#if defined(__GLIBC__)
+#if __GLIBC_PREREQ(2, 33)
+#include <malloc.h>
+#define HAVE_MALLINFO2 1
+#endif
+#endif
 
 #if __has_include(<valgrind/valgrind.h>)
 #include <valgrind/valgrind.h>
@@ -190,7 +200,45 @@ static int corners_clear(gdImagePtr im)
            alpha_at(im, w, h) == 127;
 }
 
-/* Normalizes and decodes the result; NULL (with a failed test) on error. */
+/* Big-endian 32 bits. */
+static apr_uint32_t get32(const unsigned char *b)
+{
+    return (apr_uint32_t)b[0] << 24 | (apr_uint32_t)b[1] << 16 | (apr_uint32_t)b[2] << 8 | b[3];
+}
+
+/* Offset of the first chunk of this type (at its length field), or 0. */
+static apr_size_t chunk_at(const unsigned char *b, apr_size_t len, const char *type)
+{
+    apr_size_t at = 8;
+
+    while (at + 12 <= len) {
+        apr_uint32_t n = get32(b + at);
+        if (!memcmp(b + at + 4, type, 4)) {
+            return at;
+        }
+        if (n > len - at - 12) {
+            return 0;
+        }
+        at += 12 + n;
+    }
+    return 0;
+}
+
+/* The PNG's IHDR colour type (byte 25). */
+static int color_type_of(const void *png, apr_size_t len)
+{
+    return len > 25 ? ((const unsigned char *)png)[25] : -1;
+}
+
+/* Grey or RGB with alpha, or a palette with tRNS. */
+static int has_alpha(const void *png, apr_size_t len)
+{
+    int t = color_type_of(png, len);
+    return t == 4 || t == 6 || (t == 3 && chunk_at(png, len, "tRNS") != 0);
+}
+
+/* Normalizes and decodes the result (as a truecolor image); NULL (with a
+ * failed test) on error. */
 static gdImagePtr normalized(apr_pool_t *p, blob_t in, cnca_sig_source_t src, const char *what)
 {
     const void *png = NULL;
@@ -204,11 +252,11 @@ static gdImagePtr normalized(apr_pool_t *p, blob_t in, cnca_sig_source_t src, co
         printf("#   rv %d code %s msg %s\n", rv, code ? code : "-", msg ? msg : "-");
         return NULL;
     }
-    ok(len >= 26 && !memcmp(png, "\x89PNG\r\n\x1a\n", 8) && ((const unsigned char *)png)[25] == 6,
-       apr_pstrcat(p, "  PNG with alpha (RGBA): ", what, NULL));
+    ok(len >= 26 && !memcmp(png, "\x89PNG\r\n\x1a\n", 8) && has_alpha(png, len),
+       apr_pstrcat(p, "  PNG with alpha: ", what, NULL));
     ok(len != in.len || memcmp(png, in.data, len), apr_pstrcat(p, "  re-encoded: ", what, NULL));
     out = gdImageCreateFromPngPtr((int)len, (void *)png);
-    ok(out != NULL, apr_pstrcat(p, "  decodes: ", what, NULL));
+    ok(out != NULL && gdImagePaletteToTrueColor(out), apr_pstrcat(p, "  decodes: ", what, NULL));
     if (out) {
         ok(gdImageSX(out) <= 800 && gdImageSY(out) <= 400,
            apr_pstrcat(p, "  fits 800x400: ", what, NULL));
@@ -600,6 +648,90 @@ static void test_handwrite(void)
     }
 }
 
+/* The colour-to-alpha rule of handwriting, written plainly (as
+ * cnca_signature.c had it before its fast paths). */
+static int handwrite_reference(int c)
+{
+    int r = gdTrueColorGetRed(c), g = gdTrueColorGetGreen(c), b = gdTrueColorGetBlue(c);
+    int m = r < g ? (r < b ? r : b) : (g < b ? g : b);
+    int own = (gdAlphaMax - gdTrueColorGetAlpha(c)) * 255 / gdAlphaMax;
+    int aw = 255 - m, a = own * aw / 255;
+
+    if (a < 8) {
+        return CNCA_IMAGE_CLEAR;
+    }
+    r = 255 - (255 - r) * 255 / aw;
+    g = 255 - (255 - g) * 255 / aw;
+    b = 255 - (255 - b) * 255 / aw;
+    return gdTrueColorAlpha(r, g, b, gdAlphaMax - (a * gdAlphaMax + 127) / 255);
+}
+
+/* Every pixel kept from a canvas is what the rule gives, inside the ink
+ * box (alpha at most 111) plus its margin: runs of clear pixels of every
+ * length and phase, white, black and grey ink at every alpha, colours. */
+static void test_handwrite_exact(void)
+{
+    apr_pool_t *p = tap_pool();
+    gdImagePtr im = gdImageCreateTrueColor(331, 97), want, out;
+    int x, y, x0 = 331, y0 = 97, x1 = -1, y1 = -1, m, diff = 0;
+
+    lcg_state = 17;
+    for (y = 0; y < 97; ++y) {
+        for (x = 0; x < 331; ++x) {
+            unsigned k = lcg() % 16, v = lcg();
+            int c;
+            if (x < 40 || x > 300 || y < 30 || y > 80 || k < 7) { /* clear, in runs */
+                c = (v & 3) ? gdTrueColorAlpha(0, 0, 0, 127) : gdTrueColorAlpha(v & 255, 9, 9, 127);
+            } else if (k < 9) {
+                c = gdTrueColorAlpha(0, 0, 0, (int)(v % 128));
+            } else if (k < 11) {
+                c = gdTrueColorAlpha(255, 255, 255, (int)(v % 128));
+            } else if (k < 13) {
+                c = gdTrueColorAlpha((int)(v & 255), (int)(v & 255), (int)(v & 255),
+                                     (int)(v % 128));
+            } else {
+                c = gdTrueColorAlpha((int)(v & 255), (int)(lcg() & 255), (int)(lcg() & 255),
+                                     (int)(v % 128));
+            }
+            im->tpixels[y][x] = c;
+        }
+    }
+    /* the box's threshold: alpha 111 after cleaning counts, 112 does not */
+    im->tpixels[3][5] = gdTrueColorAlpha(0, 0, 0, 111);
+    im->tpixels[94][327] = gdTrueColorAlpha(0, 0, 0, 112);
+    want = gdImageCreateTrueColor(331, 97);
+    for (y = 0; y < 97; ++y) {
+        for (x = 0; x < 331; ++x) {
+            int c = handwrite_reference(im->tpixels[y][x]);
+            want->tpixels[y][x] = c;
+            if (gdTrueColorGetAlpha(c) <= 111) {
+                x0 = x < x0 ? x : x0, x1 = x > x1 ? x : x1;
+                y0 = y < y0 ? y : y0, y1 = y > y1 ? y : y1;
+            }
+        }
+    }
+    m = 4 + ((x1 - x0 + 1) > (y1 - y0 + 1) ? x1 - x0 + 1 : y1 - y0 + 1) / 50;
+    m = m > 24 ? 24 : m;
+    x0 = x0 - m < 0 ? 0 : x0 - m, y0 = y0 - m < 0 ? 0 : y0 - m;
+    x1 = x1 + m > 330 ? 330 : x1 + m, y1 = y1 + m > 96 ? 96 : y1 + m;
+    if ((out =
+             normalized(p, png_of(p, im), CNCA_SIG_HANDWRITE, "handwrite: every kind of pixel"))) {
+        if (ok(x0 == 0 && y0 == 0 && x1 < 330 && y1 < 96 && gdImageSX(out) == x1 - x0 + 1 &&
+                   gdImageSY(out) == y1 - y0 + 1,
+               "  cropped to the ink box and its margin")) {
+            for (y = 0; y < gdImageSY(out); ++y) {
+                for (x = 0; x < gdImageSX(out); ++x) {
+                    diff += out->tpixels[y][x] != want->tpixels[y0 + y][x0 + x];
+                }
+            }
+            is_int(diff, 0, "  every pixel as the colour-to-alpha rule gives");
+        }
+        gdImageDestroy(out);
+    }
+    gdImageDestroy(want);
+    gdImageDestroy(im);
+}
+
 static void test_no_ink(void)
 {
     apr_pool_t *p = tap_pool();
@@ -954,6 +1086,509 @@ static void test_mangled(void)
     ok(refusals > 0 && refusals < done, "  some refused, some still read");
 }
 
+/* ---- PNG through libpng: the encoder and the decoder ---- */
+
+/* Colour type and how libgd would read a pixel back from a PNG written
+ * from a truecolor image: with its alpha when saved, else opaque. */
+static int as_written(gdImagePtr im, int c)
+{
+    return im->saveAlphaFlag ? c & 0x7fffffff : c & 0xffffff;
+}
+
+static int all_grey_image(gdImagePtr im)
+{
+    int x, y;
+    for (y = 0; y < gdImageSY(im); ++y) {
+        for (x = 0; x < gdImageSX(im); ++x) {
+            int c = im->tpixels[y][x];
+            if (gdTrueColorGetRed(c) != gdTrueColorGetBlue(c) ||
+                gdTrueColorGetGreen(c) != gdTrueColorGetBlue(c)) {
+                return 0;
+            }
+        }
+    }
+    return 1;
+}
+
+/* The form the encoder should choose for im (see cnca_image_gd.h). */
+static int expected_type(gdImagePtr im)
+{
+    if (all_grey_image(im) && (im->saveAlphaFlag || im->transparent < 0)) {
+        return im->saveAlphaFlag ? PNG_COLOR_TYPE_GRAY_ALPHA : PNG_COLOR_TYPE_GRAY;
+    }
+    return im->saveAlphaFlag ? PNG_COLOR_TYPE_RGB_ALPHA : PNG_COLOR_TYPE_RGB;
+}
+
+/* A PNG as libpng's simplified reader gives it (8-bit RGBA rows, as a
+ * browser would see it); NULL when it cannot be read. */
+static unsigned char *rgba_of(apr_pool_t *p, const void *png, apr_size_t len, apr_size_t *psize)
+{
+    png_image img;
+    unsigned char *buf;
+
+    memset(&img, 0, sizeof(img));
+    img.version = PNG_IMAGE_VERSION;
+    if (!png_image_begin_read_from_memory(&img, png, len)) {
+        return NULL;
+    }
+    img.format = PNG_FORMAT_RGBA;
+    *psize = PNG_IMAGE_SIZE(img);
+    buf = apr_palloc(p, *psize);
+    if (!png_image_finish_read(&img, NULL, buf, 0, NULL)) {
+        png_image_free(&img);
+        return NULL;
+    }
+    return buf;
+}
+
+/* Encodes im (whole, at level), then checks: the form chosen; libgd reads
+ * back exactly im's pixels as written; and libgd's own writer gives a PNG
+ * that libgd and libpng's simplified reader read as the same pixels. */
+static void check_encoder(apr_pool_t *p, gdImagePtr im, int level, const char *what)
+{
+    const void *png = NULL;
+    apr_size_t len = 0, n1 = 0, n2 = 0;
+    gdImagePtr back = NULL, gdback = NULL;
+    unsigned char *ours, *theirs;
+    int size = 0, x, y, diff = 0, want = expected_type(im);
+    void *gdpng;
+
+    if (!ok(cnca_image_encode_png(&png, &len, p, im, level) == APR_SUCCESS && png && len > 0,
+            apr_psprintf(p, "%s (%dx%d, level %d): encoded", what, gdImageSX(im), gdImageSY(im),
+                         level))) {
+        return;
+    }
+    is_int(color_type_of(png, len), want, apr_psprintf(p, "  %s: colour type %d", what, want));
+    back = gdImageCreateFromPngPtr((int)len, (void *)png);
+    if (!ok(back && gdImagePaletteToTrueColor(back) && gdImageSX(back) == gdImageSX(im) &&
+                gdImageSY(back) == gdImageSY(im),
+            apr_psprintf(p, "  %s: libgd reads it at its size", what))) {
+        goto leave;
+    }
+    for (y = 0; y < gdImageSY(im); ++y) {
+        for (x = 0; x < gdImageSX(im); ++x) {
+            diff += back->tpixels[y][x] != as_written(im, im->tpixels[y][x]);
+        }
+    }
+    is_int(diff, 0, apr_psprintf(p, "  %s: libgd reads back every pixel as given", what));
+    gdpng = gdImagePngPtr(im, &size);
+    gdback = gdpng ? gdImageCreateFromPngPtr(size, gdpng) : NULL;
+    diff = !gdback || !gdImagePaletteToTrueColor(gdback);
+    for (y = 0; !diff && y < gdImageSY(im); ++y) {
+        for (x = 0; x < gdImageSX(im); ++x) {
+            diff += gdback->tpixels[y][x] != back->tpixels[y][x];
+        }
+    }
+    is_int(diff, 0, apr_psprintf(p, "  %s: the same as libgd's own PNG reads", what));
+    ours = rgba_of(p, png, len, &n1);
+    theirs = gdpng ? rgba_of(p, gdpng, (apr_size_t)size, &n2) : NULL;
+    ok(ours && theirs && n1 == n2 && !memcmp(ours, theirs, n1),
+       apr_psprintf(p, "  %s: libpng's reader sees the same RGBA as in libgd's PNG", what));
+    if (gdpng) {
+        gdFree(gdpng);
+    }
+leave:
+    if (back) {
+        gdImageDestroy(back);
+    }
+    if (gdback) {
+        gdImageDestroy(gdback);
+    }
+}
+
+/* Pixel patterns for the encoder. */
+typedef enum { PAT_MANY, PAT_GREY, PAT_CANVAS, PAT_OPAQUE } pattern_t;
+
+static gdImagePtr patterned(int w, int h, pattern_t pat, unsigned seed)
+{
+    gdImagePtr im = gdImageCreateTrueColor(w, h);
+    int x, y;
+
+    lcg_state = seed;
+    gdImageSaveAlpha(im, 1);
+    for (y = 0; y < h; ++y) {
+        for (x = 0; x < w; ++x) {
+            int r = (int)(lcg() & 255), g = (int)(lcg() & 255), b = (int)(lcg() & 255);
+            int k = (int)(lcg() % 8), a = k == 0 ? 0 : k == 1 ? 127 : (int)(lcg() % 128);
+            int c;
+            switch (pat) {
+                case PAT_GREY:
+                    c = gdTrueColorAlpha(r, r, r, a);
+                    break;
+                case PAT_CANVAS: /* clear white and black, black ink at a few alphas,
+                                  * clear grey: every pixel grey */
+                    c = k < 4    ? CNCA_IMAGE_CLEAR
+                        : k == 4 ? gdTrueColorAlpha(0, 0, 0, 127)
+                        : k == 5 ? gdTrueColorAlpha(40, 40, 40, 127)
+                                 : gdTrueColorAlpha(0, 0, 0, (int)(lcg() % 12) * 10);
+                    break;
+                case PAT_OPAQUE:
+                    c = gdTrueColor(r, g, b);
+                    break;
+                default:
+                    c = gdTrueColorAlpha(r, g, b, a);
+                    break;
+            }
+            im->tpixels[y][x] = c;
+        }
+    }
+    return im;
+}
+
+static void test_png_encode(void)
+{
+    apr_pool_t *p = tap_pool();
+    static const int sizes[][2] = {{1, 1}, {1, 300}, {300, 1}, {801, 3}, {64, 48}};
+    static const char *names[] = {"many colours, every alpha", "grey, every alpha", "a canvas",
+                                  "opaque colours"};
+    gdImagePtr im;
+    unsigned i;
+    int pat;
+
+    for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); ++i) {
+        for (pat = PAT_MANY; pat <= PAT_OPAQUE; ++pat) {
+            im = patterned(sizes[i][0], sizes[i][1], (pattern_t)pat, 7 + i);
+            check_encoder(p, im, -1, names[pat]);
+            gdImageDestroy(im);
+        }
+    }
+    im = patterned(64, 48, PAT_MANY, 3);
+    check_encoder(p, im, 6, "many colours");
+    gdImageSaveAlpha(im, 0);
+    check_encoder(p, im, -1, "many colours, alpha not saved (opaque RGB)");
+    gdImageColorTransparent(im, im->tpixels[5][5] & 0xffffff);
+    check_encoder(p, im, 1, "opaque RGB with a transparent colour");
+    gdImageDestroy(im);
+    im = patterned(801, 3, PAT_GREY, 4);
+    gdImageSaveAlpha(im, 0);
+    check_encoder(p, im, -1, "grey, alpha not saved (opaque grey)");
+    gdImageColorTransparent(im, im->tpixels[1][7] & 0xffffff);
+    check_encoder(p, im, -1, "opaque grey with a transparent grey");
+    gdImageDestroy(im);
+    im = patterned(64, 48, PAT_CANVAS, 5);
+    check_encoder(p, im, 9, "a canvas");
+    gdImageDestroy(im);
+
+    /* grey but for one pixel's green (in the four-at-a-time part
+     * of a row, and at its end) */
+    im = patterned(801, 3, PAT_CANVAS, 6);
+    im->tpixels[1][401] = gdTrueColorAlpha(77, 78, 77, 5);
+    check_encoder(p, im, -1, "grey but one green");
+    im->tpixels[1][401] = CNCA_IMAGE_CLEAR;
+    im->tpixels[2][800] = gdTrueColorAlpha(77, 76, 77, 127);
+    check_encoder(p, im, -1, "grey but one (clear) green at a row's end");
+    gdImageDestroy(im);
+}
+
+static void test_png_encode_part(void)
+{
+    apr_pool_t *p = tap_pool();
+    gdImagePtr im = patterned(40, 30, PAT_CANVAS, 9), back;
+    cnca_image_box_t box = {7, 5, 21, 13}, bad[] = {{0, 0, 0, 5},
+                                                    {-1, 0, 5, 5},
+                                                    {30, 0, 11, 5},
+                                                    {0, 20, 5, 11},
+                                                    {0, 0, 41, 1}};
+    const void *png;
+    apr_size_t len;
+    int x, y, diff = 0;
+    unsigned i;
+
+    ok(cnca_image_encode_png_part(&png, &len, p, im, &box, -1) == APR_SUCCESS, "a part encoded");
+    back = gdImageCreateFromPngPtr((int)len, (void *)png);
+    if (ok(back && gdImagePaletteToTrueColor(back) && gdImageSX(back) == 21 &&
+               gdImageSY(back) == 13,
+           "  21x13")) {
+        for (y = 0; y < box.h; ++y) {
+            for (x = 0; x < box.w; ++x) {
+                diff += back->tpixels[y][x] != im->tpixels[box.y + y][box.x + x];
+            }
+        }
+        is_int(diff, 0, "  the pixels of the box");
+        gdImageDestroy(back);
+    }
+    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); ++i) {
+        log_seen[0] = '\0';
+        png = (const void *)1;
+        ok(cnca_image_encode_png_part(&png, &len, p, im, &bad[i], -1) == APR_EINVAL && !png &&
+               len == 0 && logged("CNCA00407"),
+           apr_psprintf(p, "box %d,%d %dx%d outside: refused", bad[i].x, bad[i].y, bad[i].w,
+                        bad[i].h));
+    }
+    gdImageDestroy(im);
+}
+
+/* ---- decoding ---- */
+
+typedef struct {
+    apr_pool_t *p;
+    unsigned char *b;
+    apr_size_t len, cap;
+} sink_t;
+
+static void sink_write(png_structp png, png_bytep data, png_size_t n)
+{
+    sink_t *s = png_get_io_ptr(png);
+    if (s->len + n > s->cap) {
+        unsigned char *grown;
+        s->cap = (s->len + n) * 2;
+        grown = apr_palloc(s->p, s->cap);
+        if (s->len) {
+            memcpy(grown, s->b, s->len);
+        }
+        s->b = grown;
+    }
+    memcpy(s->b + s->len, data, n);
+    s->len += n;
+}
+
+static void sink_flush(png_structp png)
+{
+    (void)png;
+}
+
+/* A w x h PNG written with libpng itself, of any colour type and bit
+ * depth, Adam7 when interlaced, with tRNS when trns; samples from the lcg
+ * (with runs), palette images with npal colours. */
+static blob_t libpng_of(apr_pool_t *p, int w, int h, int ct, int depth, int interlaced, int trns)
+{
+    int channels = ct == 2 ? 3 : ct == 4 ? 2 : ct == 6 ? 4 : 1, bytes = depth == 16 ? 2 : 1;
+    int npal = depth == 8 ? 200 : 1 << depth, y, k;
+    apr_size_t stride = (apr_size_t)w * channels * bytes;
+    png_bytep *rows = apr_palloc(p, sizeof(png_bytep) * h);
+    sink_t sink = {p, NULL, 0, 0};
+    blob_t out = {NULL, 0};
+    png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, NULL, NULL, NULL);
+    png_infop info = png ? png_create_info_struct(png) : NULL;
+
+    lcg_state = (unsigned)(ct * 100 + depth * 10 + interlaced + trns * 1000);
+    for (y = 0; y < h; ++y) {
+        rows[y] = apr_palloc(p, stride);
+        for (k = 0; k < (int)stride; ++k) {
+            unsigned v = lcg();
+            if (k >= channels * bytes && v % 4 == 0) { /* a run: the previous pixel's byte */
+                rows[y][k] = rows[y][k - channels * bytes];
+            } else if (depth < 8) {
+                rows[y][k] = (png_byte)(v % (unsigned)(ct == 3 ? npal : 1 << depth));
+            } else if (ct == 3) {
+                rows[y][k] = (png_byte)(v % (unsigned)npal);
+            } else {
+                rows[y][k] = (png_byte)(v >> 3);
+            }
+        }
+    }
+    if (!info || setjmp(png_jmpbuf(png))) {
+        png_destroy_write_struct(&png, &info);
+        return out;
+    }
+    png_set_write_fn(png, &sink, sink_write, sink_flush);
+    png_set_IHDR(png, info, (png_uint_32)w, (png_uint_32)h, depth, ct,
+                 interlaced ? PNG_INTERLACE_ADAM7 : PNG_INTERLACE_NONE,
+                 PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
+    if (ct == 3) {
+        png_color pal[256];
+        png_byte alpha[256];
+        for (k = 0; k < npal; ++k) {
+            pal[k].red = (png_byte)(k * 7), pal[k].green = (png_byte)(255 - k),
+            pal[k].blue = (png_byte)(k * 13);
+            alpha[k] = (png_byte)(k == 1 || k == 3 ? 0 : (k * 37 + 11) & 255); /* first zero at 1 */
+        }
+        png_set_PLTE(png, info, pal, npal);
+        if (trns) {
+            png_set_tRNS(png, info, alpha, npal > 2 ? npal / 2 + 1 : npal, NULL);
+        }
+    } else if (trns && (ct == 0 || ct == 2)) {
+        png_color_16 t;
+        memset(&t, 0, sizeof(t));
+        if (depth == 16) { /* a pixel's value, so that some are transparent */
+            t.gray = t.red = (png_uint_16)(rows[0][0] << 8 | rows[0][1]);
+            t.green = (png_uint_16)(ct == 2 ? rows[0][2] << 8 | rows[0][3] : 0);
+            t.blue = (png_uint_16)(ct == 2 ? rows[0][4] << 8 | rows[0][5] : 0);
+        } else {
+            t.gray = t.red = rows[0][0];
+            t.green = ct == 2 ? rows[0][1] : 0;
+            t.blue = ct == 2 ? rows[0][2] : 0;
+        }
+        png_set_tRNS(png, info, NULL, 0, &t);
+    }
+    png_write_info(png, info);
+    if (depth < 8) {
+        png_set_packing(png);
+    }
+    png_write_image(png, rows);
+    png_write_end(png, info);
+    png_destroy_write_struct(&png, &info);
+    out.data = sink.b;
+    out.len = sink.len;
+    return out;
+}
+
+/* cnca_image_decode gives the pixels (and transparent colour) libgd gives. */
+static void check_decoder(apr_pool_t *p, blob_t png, const char *what)
+{
+    gdImagePtr want = png.len ? gdImageCreateFromPngPtr((int)png.len, (void *)png.data) : NULL;
+    gdImagePtr got = NULL;
+    const char *code, *msg;
+    int x, y, diff = 0;
+
+    if (!ok(want && gdImagePaletteToTrueColor(want),
+            apr_pstrcat(p, what, ": libgd reads it", NULL)) ||
+        !ok(cnca_image_decode(&got, &code, &msg, p, png.data, png.len, NULL, 1) == APR_SUCCESS,
+            apr_pstrcat(p, "  ", what, ": decoded", NULL))) {
+        goto leave;
+    }
+    if (!ok(gdImageSX(got) == gdImageSX(want) && gdImageSY(got) == gdImageSY(want) &&
+                gdImageTrueColor(got),
+            apr_pstrcat(p, "  ", what, ": truecolor at its size", NULL))) {
+        goto leave;
+    }
+    for (y = 0; y < gdImageSY(want); ++y) {
+        for (x = 0; x < gdImageSX(want); ++x) {
+            diff += got->tpixels[y][x] != want->tpixels[y][x];
+        }
+    }
+    is_int(diff, 0, apr_pstrcat(p, "  ", what, ": every pixel as libgd reads it", NULL));
+    ok(got->transparent == want->transparent && got->saveAlphaFlag == want->saveAlphaFlag &&
+           got->alphaBlendingFlag == want->alphaBlendingFlag,
+       apr_pstrcat(p, "  ", what, ": transparent colour and flags as libgd sets them", NULL));
+leave:
+    if (want) {
+        gdImageDestroy(want);
+    }
+    if (got) {
+        gdImageDestroy(got);
+    }
+}
+
+static void test_png_decode(void)
+{
+    apr_pool_t *p = tap_pool();
+    static const struct {
+        int ct, depth;
+    } kinds[] = {{0, 1}, {0, 2}, {0, 4}, {0, 8}, {0, 16}, {2, 8}, {2, 16}, {3, 1},
+                 {3, 2}, {3, 4}, {3, 8}, {4, 8}, {4, 16}, {6, 8}, {6, 16}};
+    static const char *ct_names[] = {"grey", "?", "RGB", "palette", "grey+alpha", "?", "RGBA"};
+    unsigned i;
+    int interlaced, trns;
+
+    for (i = 0; i < sizeof(kinds) / sizeof(kinds[0]); ++i) {
+        for (interlaced = 0; interlaced <= 1; ++interlaced) {
+            for (trns = 0; trns <= (kinds[i].ct == 4 || kinds[i].ct == 6 ? 0 : 1); ++trns) {
+                blob_t png = libpng_of(p, 13, 7, kinds[i].ct, kinds[i].depth, interlaced, trns);
+                check_decoder(p, png,
+                              apr_psprintf(p, "PNG %s %d-bit%s%s", ct_names[kinds[i].ct],
+                                           kinds[i].depth, interlaced ? " interlaced" : "",
+                                           trns ? " with tRNS" : ""));
+            }
+        }
+    }
+    check_decoder(p, libpng_of(p, 1, 1, 6, 8, 1, 0), "PNG RGBA 1x1 interlaced");
+    check_decoder(p, libpng_of(p, 801, 3, 3, 8, 0, 1), "PNG palette 801x3");
+    check_decoder(p, libpng_of(p, 1, 300, 4, 8, 1, 0), "PNG grey+alpha 1x300 interlaced");
+}
+
+/* Corrupt and cut-short PNGs are refused as libgd refused them, with
+ * nothing left allocated. */
+static void test_png_corrupt(void)
+{
+    apr_pool_t *p = tap_pool();
+    gdImagePtr im = canvas(120, 60, CLEAR);
+    blob_t good, bad[8];
+    const char *names[8] = {"cut after IHDR",    "cut inside IDAT",
+                            "cut before IEND",   "cut a byte short",
+                            "IDAT byte flipped", "zlib header broken (CRC fixed)",
+                            "IDAT renamed",      "IHDR depth 3 (CRC fixed)"};
+    apr_size_t idat, n;
+    unsigned char *b;
+    int i, round, refused_all = 1;
+#ifdef HAVE_MALLINFO2
+    size_t before = 0;
+#endif
+
+    scribble(im, 10, 10, 100, 40, 4, BLACK);
+    good = png_of(p, im);
+    gdImageDestroy(im);
+    idat = chunk_at(good.data, good.len, "IDAT");
+    n = get32(good.data + idat);
+    for (i = 0; i < 8; ++i) {
+        bad[i].data = b = apr_pmemdup(p, good.data, good.len);
+        bad[i].len = good.len;
+    }
+    bad[0].len = 33;
+    bad[1].len = idat + 8 + n / 2;
+    bad[2].len = good.len - 12;
+    bad[3].len = good.len - 1;
+    ((unsigned char *)bad[4].data)[idat + 8 + n / 2] ^= 0x5a;
+    b = (unsigned char *)bad[5].data;
+    b[idat + 8] = 0x7f; /* CMF: not deflate */
+    put32(b + idat + 8 + n, crc32_of(b + idat + 4, n + 4));
+    memcpy((unsigned char *)bad[6].data + idat + 4, "IDAX", 4);
+    b = (unsigned char *)bad[7].data;
+    b[24] = 3;
+    put32(b + 29, crc32_of(b + 12, 17));
+
+    for (round = 0; round < (RUNNING_ON_VALGRIND ? 1 : 3); ++round) {
+#ifdef HAVE_MALLINFO2
+        if (round == 1) {
+            before = mallinfo2().uordblks;
+        }
+#endif
+        for (i = 0; i < 8; ++i) {
+            apr_pool_t *q = tap_pool();
+            gdImagePtr got = NULL,
+                       gd = gdImageCreateFromPngPtr((int)bad[i].len, (void *)bad[i].data);
+            const char *code = NULL, *msg = NULL;
+            apr_status_t rv;
+
+            log_seen[0] = '\0';
+            rv = cnca_image_decode(&got, &code, &msg, q, bad[i].data, bad[i].len, NULL, 1);
+            if (round == 0) {
+                is_int(rv, APR_EINVAL,
+                       apr_pstrcat(q, "corrupt PNG, ", names[i], ": refused", NULL));
+                is_str(code, CNCA_IMAGE_NOT_AN_IMAGE, "  not_an_image");
+                ok(!got && gd == NULL, "  as libgd refused it");
+                ok(logged(i == 7 ? "CNCA00401" : "CNCA00404"), "  logged");
+            }
+            refused_all &= rv == APR_EINVAL && !got;
+            if (gd) {
+                gdImageDestroy(gd);
+            }
+            if (got) {
+                gdImageDestroy(got);
+            }
+            apr_pool_destroy(q);
+        }
+    }
+    ok(refused_all, "corrupt PNGs refused every time");
+#ifdef HAVE_MALLINFO2
+    if (!RUNNING_ON_VALGRIND) {
+        size_t after = mallinfo2().uordblks;
+        ok(after <= before, "  nothing left allocated by the refusals");
+        if (after > before) {
+            printf("#   %zu bytes more in use\n", after - before);
+        }
+    }
+#endif
+
+    /* the one difference from libgd, on purpose: zlib's Adler-32 of the
+     * rows is not checked (the chunk's CRC-32 still is) */
+    b = apr_pmemdup(p, good.data, good.len);
+    b[idat + 8 + n - 1] ^= 0x01;
+    put32(b + idat + 8 + n, crc32_of(b + idat + 4, n + 4));
+    {
+        gdImagePtr got = NULL, gd = gdImageCreateFromPngPtr((int)good.len, b);
+        const char *code, *msg;
+        ok(cnca_image_decode(&got, &code, &msg, p, b, good.len, NULL, 1) == APR_SUCCESS && !gd,
+           "only the Adler-32 wrong (CRC-32 right): read, where libgd refuses");
+        if (got) {
+            gdImageDestroy(got);
+        }
+        if (gd) {
+            gdImageDestroy(gd);
+        }
+    }
+}
+
 int main(void)
 {
     cnca_log_set_sink(log_sink, NULL);
@@ -968,6 +1603,7 @@ int main(void)
     test_limits();
     test_decode_size();
     test_handwrite();
+    test_handwrite_exact();
     test_no_ink();
     test_upload();
     test_scale();
@@ -975,6 +1611,10 @@ int main(void)
     test_orientation();
     test_scan_limit();
     test_mangled();
+    test_png_encode();
+    test_png_encode_part();
+    test_png_decode();
+    test_png_corrupt();
 
     cnca_image_terminate();
     return tap_done();
