@@ -32,7 +32,11 @@ const cnca_db_stmt_t cnca_db_statements[] = {
     {"sms_insert", "INSERT INTO sms_sends (at, mobile_hash, client) VALUES (%lld, %s, %s)"},
     {"sms_stats_mobile", "SELECT COUNT(*), MIN(at), MAX(at) FROM sms_sends WHERE mobile_hash = %s"
                          " AND at >= %lld"},
+    /* the newest `limit` sends only: reading stops at the cap (a carrier
+     * NAT puts many applicants behind one address), and the oldest of them
+     * is the one whose turning 24 h old lets the address send again */
     {"sms_stats_client",
-     "SELECT COUNT(*), MIN(at) FROM sms_sends WHERE client = %s AND at >= %lld"},
+     "SELECT COUNT(*), MIN(at) FROM (SELECT at FROM sms_sends WHERE client = %s AND at >= %lld"
+     " ORDER BY at DESC LIMIT %lld) AS recent"},
     {NULL, NULL},
 };

@@ -127,7 +127,7 @@ int cnca_sms_limit_wait(const cnca_sms_limits_t *limits, const cnca_sms_stats_t 
             *preason = "daily";
         }
     }
-    if (stats->client_count >= limits->client_daily) {
+    if (limits->client_daily > 0 && stats->client_count >= limits->client_daily) {
         int w = wait_for(stats->client_oldest, 86400, now);
         if (w > wait) {
             wait = w;

@@ -46,7 +46,7 @@ typedef struct {
     int interval;     /* seconds between two codes to one number */
     int hourly;       /* codes per number per hour */
     int daily;        /* codes per number per day (24 h) */
-    int client_daily; /* codes per client address per day */
+    int client_daily; /* codes per client address per day; 0: no such cap */
 } cnca_sms_limits_t;
 
 typedef struct {

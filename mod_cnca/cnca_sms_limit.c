@@ -10,11 +10,14 @@
  * a failed select is. */
 static apr_status_t stats_row(int *pcount, apr_int64_t *poldest, apr_int64_t *platest,
                               cnca_db_t *db, apr_pool_t *p, const char *label, const char *who,
-                              apr_int64_t since)
+                              apr_int64_t since, int cap)
 {
     apr_array_header_t *rows = NULL;
     const char **row;
-    apr_status_t rv = cnca_db_select(db, p, &rows, NULL, label, 2, who, cnca_db_int(p, since));
+    apr_status_t rv =
+        cap > 0 ? cnca_db_select(db, p, &rows, NULL, label, 3, who, cnca_db_int(p, since),
+                                 cnca_db_int(p, cap))
+                : cnca_db_select(db, p, &rows, NULL, label, 2, who, cnca_db_int(p, since));
 
     if (rv != APR_SUCCESS) {
         return rv;
@@ -31,19 +34,25 @@ static apr_status_t stats_row(int *pcount, apr_int64_t *poldest, apr_int64_t *pl
     return APR_SUCCESS;
 }
 
+/* The per-client count only when there is a per-client cap (client_daily
+ * 0: off), and then at most up to it. */
 static apr_status_t stats_for(cnca_sms_stats_t *st, cnca_db_t *db, apr_pool_t *p,
-                              const char *mobile_hash, const char *client, apr_int64_t now)
+                              const cnca_sms_limits_t *limits, const char *mobile_hash,
+                              const char *client, apr_int64_t now)
 {
     apr_status_t rv;
 
     if ((rv = stats_row(&st->day_count, &st->day_oldest, &st->last_at, db, p, "sms_stats_mobile",
-                        mobile_hash, now - 86400)) != APR_SUCCESS ||
+                        mobile_hash, now - 86400, 0)) != APR_SUCCESS ||
         (rv = stats_row(&st->hour_count, &st->hour_oldest, NULL, db, p, "sms_stats_mobile",
-                        mobile_hash, now - 3600)) != APR_SUCCESS) {
+                        mobile_hash, now - 3600, 0)) != APR_SUCCESS) {
         return rv;
     }
+    if (limits->client_daily <= 0) {
+        return APR_SUCCESS;
+    }
     return stats_row(&st->client_count, &st->client_oldest, NULL, db, p, "sms_stats_client", client,
-                     now - 86400);
+                     now - 86400, limits->client_daily);
 }
 
 apr_status_t cnca_sms_reserve(int *pwait, const char **preason, cnca_db_t *db, apr_pool_t *p,
@@ -59,7 +68,7 @@ apr_status_t cnca_sms_reserve(int *pwait, const char **preason, cnca_db_t *db, a
     if ((rv = cnca_db_begin(db, p)) != APR_SUCCESS) {
         return rv;
     }
-    if ((rv = stats_for(&st, db, p, mobile_hash, client, now)) != APR_SUCCESS) {
+    if ((rv = stats_for(&st, db, p, limits, mobile_hash, client, now)) != APR_SUCCESS) {
         goto leave;
     }
     if ((*pwait = cnca_sms_limit_wait(limits, &st, now, preason)) > 0) {

@@ -9,6 +9,7 @@
 #include <http_config.h>
 #include <apr_lib.h>
 #include <apr_strings.h>
+#include <strings.h>
 
 #include "cnca_ca.h"
 #include "cnca_config.h"
@@ -201,6 +202,19 @@ static const char *set_int(cmd_parms *cmd, void *dc, const char *arg)
         return fail(cmd, cnca_conf_parse_seconds(field, cmd->pool, arg, spec->min, spec->max));
     }
     return fail(cmd, cnca_conf_parse_int(field, cmd->pool, arg, spec->min, spec->max));
+}
+
+/* a count, or off (0: no such cap) */
+static const char *set_int_or_off(cmd_parms *cmd, void *dc, const char *arg)
+{
+    const int_spec_t *spec = cmd->info;
+    const char *err = server_only(cmd);
+
+    if (err || strcasecmp(arg, "off")) {
+        return err ? err : set_int(cmd, dc, arg);
+    }
+    *(int *)((char *)SC(cmd) + spec->offset) = 0;
+    return NULL;
 }
 
 static const char *set_flag(cmd_parms *cmd, void *dc, int on)
@@ -460,8 +474,8 @@ const command_rec cnca_cmds[] = {
                   "codes per number per hour (default 5)"),
     AP_INIT_TAKE1(CNCA_SMS_DAILY_LIMIT, set_int, (void *)&spec_sms_daily, RSRC_CONF,
                   "codes per number per day (default 10)"),
-    AP_INIT_TAKE1(CNCA_SMS_CLIENT_DAILY_LIMIT, set_int, (void *)&spec_sms_client, RSRC_CONF,
-                  "codes per client address per day (default 50)"),
+    AP_INIT_TAKE1(CNCA_SMS_CLIENT_DAILY_LIMIT, set_int_or_off, (void *)&spec_sms_client, RSRC_CONF,
+                  "codes per client address per day, or off (default 50)"),
     AP_INIT_TAKE1(CNCA_CAPTCHA_FONT, set_readable_file, (void *)OFF(captcha_font), RSRC_CONF,
                   "TrueType font for the captcha (default: DejaVu Sans Bold)"),
     AP_INIT_TAKE1(CNCA_SIGNATURE_MAX_BYTES, set_sig_bytes, NULL, RSRC_CONF,

@@ -44,7 +44,12 @@ is($rc, 0, 'Mutex file:DIR cnca-db is accepted (the type is registered)') or dia
 isnt($rc, 0, 'Mutex with an unknown mechanism for cnca-db fails');
 like($out, qr/nosuchmech/, 'and says which') or diag($out);
 
+($rc, $out) = configtest("CNCAMasterKeyFile $key\nCNCASMSClientDailyLimit off");
+is($rc, 0, 'CNCASMSClientDailyLimit off is accepted') or diag($out);
+
 my @bad = (
+    ['CNCASMSClientDailyLimit 0',        'CNCASMSClientDailyLimit'],
+    ['CNCASMSClientDailyLimit never',    'CNCASMSClientDailyLimit'],
     ['CNCASessionTimeout abc',           'CNCASessionTimeout'],
     ['CNCASessionTimeout 0',             'CNCASessionTimeout'],
     ['CNCASessionMaxAge 99d',            'CNCASessionMaxAge'],

@@ -501,15 +501,20 @@ static void test_sms(conn_t *c)
     ok(rows && rows->nelts == 1 && CNCA_DB_ROW(rows, 0)[1] == NULL &&
            CNCA_DB_ROW(rows, 0)[2] == NULL,
        ON("sms_stats_mobile: no first or latest send for C (NULL)"));
-    is_int(cnca_db_select(&c->db, p, &rows, NULL, "sms_stats_client", 2, "10.0.0.1",
-                          cnca_db_int(p, NOW - 86400)),
+    is_int(cnca_db_select(&c->db, p, &rows, NULL, "sms_stats_client", 3, "10.0.0.1",
+                          cnca_db_int(p, NOW - 86400), "50"),
            APR_SUCCESS, ON("sms_stats_client"));
     is_str(cell(rows, 0, 0), "3", ON("sms_stats_client: 3 from 10.0.0.1 in the last day"));
     is_str(cell(rows, 0, 1), cnca_db_int(p, NOW - 100),
            ON("sms_stats_client: the first in the day"));
-    cnca_db_select(&c->db, p, &rows, NULL, "sms_stats_client", 2, "10.0.0.2",
-                   cnca_db_int(p, NOW - 10));
+    cnca_db_select(&c->db, p, &rows, NULL, "sms_stats_client", 3, "10.0.0.2",
+                   cnca_db_int(p, NOW - 10), "50");
     is_str(cell(rows, 0, 0), "0", ON("sms_stats_client: none from 10.0.0.2 in the last 10 s"));
+    cnca_db_select(&c->db, p, &rows, NULL, "sms_stats_client", 3, "10.0.0.1",
+                   cnca_db_int(p, NOW - 86400), "2");
+    is_str(cell(rows, 0, 0), "2", ON("sms_stats_client: counts up to the cap only"));
+    is_str(cell(rows, 0, 1), cnca_db_int(p, NOW - 10),
+           ON("sms_stats_client: the oldest of the newest two"));
 
     /* the whole reservation, in its transaction */
     is_int(cnca_sms_reserve(&wait, &reason, &c->db, p, &limits, "HASH-D", "10.0.0.9", NOW),

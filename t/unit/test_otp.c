@@ -342,6 +342,11 @@ static void test_limit_wait(void)
     is_int(cnca_sms_limit_wait(&limits, &st, NOW, &why), 86300,
            "client: 50 from the address, the oldest 100 s ago: wait 86300");
     is_str(why, "client_daily", "client: the reason");
+    {
+        cnca_sms_limits_t off = limits;
+        off.client_daily = 0;
+        is_int(cnca_sms_limit_wait(&off, &st, NOW, &why), 0, "client: no cap (off): go");
+    }
 
     /* more than one limit: the longest wait, and its reason */
     memset(&st, 0, sizeof(st));
@@ -477,6 +482,24 @@ static void test_reserve(void)
     is_int(sends(p, "mobile_hash = 'HASH-D'"), 0, "reserve: and nothing was counted for it");
     is_int(reserve(p, &lim, "HASH-D", "10.9.9.8", NOW + 500, &why), 0,
            "reserve: the same number from another address goes");
+
+    /* the cap lowered to 5 with 12 sends in the day: the wait is for the
+     * fifth newest to turn a day old (the count stops at the cap) */
+    {
+        const cnca_sms_limits_t low = {60, 5, 10, 5};
+        w = reserve(p, &low, "HASH-F", "10.9.9.9", NOW + 600, &why);
+        is_int(w, 86400 - 600 + 7, "reserve: cap lowered: waits for the fifth newest send");
+        is_str(why, "client_daily", "reserve: cap lowered: by the per-address limit");
+    }
+    /* off: no per-client cap, the per-number limits still hold */
+    {
+        const cnca_sms_limits_t off = {60, 5, 10, 0};
+        is_int(reserve(p, &off, "HASH-G", "10.9.9.9", NOW + 700, &why), 0,
+               "reserve: client cap off: the 13th from that address goes");
+        is_int(reserve(p, &off, "HASH-G", "10.9.9.9", NOW + 710, &why), 50,
+               "reserve: client cap off: the interval per number still holds");
+        is_str(why, "interval", "reserve: client cap off: by the interval");
+    }
 }
 
 static void test_reserve_db_down(void)
