@@ -48,10 +48,6 @@ trap stop INT TERM EXIT
 
 export CNCA_TOP="$top" CNCA_RUN="$run" CNCA_PORT="$port" CNCA_MC_PORT="$mc_port" \
     CNCA_USER="$user" CNCA_GROUP="$group" CNCA_KEY_ALG="$alg"
-# glibc keeps up to 4 MB freed per malloc arena instead of handing it back
-# after each request and faulting it in again on the next (README,
-# "Performance")
-export MALLOC_TRIM_THRESHOLD_="${MALLOC_TRIM_THRESHOLD_:-4194304}"
 /usr/sbin/apache2 -f "$top/conf/dev.conf" -t >/dev/null 2>&1 || /usr/sbin/apache2 -f "$top/conf/dev.conf" -t
 cat <<MSG
 
