@@ -28,13 +28,23 @@ static void retrieve_fns(void)
 /* Blocking: writers of every child queue here instead of in SQLite, whose
  * busy answer APR's driver turns into 100 ms sleeps. It is held for a
  * transaction or a single write (about 0.1 ms); audit rows, most of the
- * writes, come through the group commit of cnca_audit_queue.c. */
+ * writes, come through the group commit of cnca_audit_queue.c. A writer
+ * that waits LOCK_WAIT_MAX (the database stalls) gives up: its request
+ * fails with the database's message instead of hanging. */
+#define LOCK_WAIT_MAX apr_time_from_sec(10)
+
 static apr_status_t write_lock(int acquire)
 {
+    apr_status_t rv;
+
     if (!write_mutex) {
         return APR_ENOTIMPL;
     }
-    return acquire ? apr_global_mutex_lock(write_mutex) : apr_global_mutex_unlock(write_mutex);
+    if (!acquire) {
+        return apr_global_mutex_unlock(write_mutex);
+    }
+    rv = apr_global_mutex_timedlock(write_mutex, LOCK_WAIT_MAX);
+    return rv == APR_ENOTIMPL ? apr_global_mutex_lock(write_mutex) : rv;
 }
 
 static apr_status_t lock_acquire(void *baton)
