@@ -256,7 +256,6 @@ static const char *const step_names[N_KINDS] = {
 
 typedef struct {
     CURL *easy;
-    int slot;
     step_t step;
     long k; /* applicant number */
     char idn[64], mobile[16];
@@ -283,30 +282,31 @@ typedef struct {
     long completed, failures, failed_at[N_KINDS];
     long started_requests, done_requests, max_requests;
     int shown;
-    int stopping;
 } driver_t;
+
+/* When the header line (n bytes) is "NAME: value", copies the value into
+ * out; 1 when it was. */
+static int header_value(const char *line, size_t n, const char *name, char *out, size_t size)
+{
+    size_t len = strlen(name);
+    const char *v;
+
+    if (n <= len + 1 || strncasecmp(line, name, len) || line[len] != ':') {
+        return 0;
+    }
+    for (v = line + len + 1; *v == ' '; ++v) {
+    }
+    snprintf(out, size, "%.*s", (int)strcspn(v, "\r\n"), v);
+    return 1;
+}
 
 static size_t on_header(char *buf, size_t size, size_t nitems, void *userdata)
 {
     applicant_t *a = userdata;
-    size_t n = size * nitems, vlen;
-    const char *v;
+    size_t n = size * nitems;
 
-    static const char cap[] = "X-CNCA-Sandbox-Captcha:", loc[] = "Location:";
-    if (n > sizeof(cap) - 1 && !strncasecmp(buf, cap, sizeof(cap) - 1)) {
-        v = buf + sizeof(cap) - 1;
-        while (*v == ' ') {
-            ++v;
-        }
-        vlen = strcspn(v, "\r\n");
-        snprintf(a->hdr_captcha, sizeof(a->hdr_captcha), "%.*s", (int)vlen, v);
-    } else if (n > sizeof(loc) - 1 && !strncasecmp(buf, loc, sizeof(loc) - 1)) {
-        v = buf + sizeof(loc) - 1;
-        while (*v == ' ') {
-            ++v;
-        }
-        vlen = strcspn(v, "\r\n");
-        snprintf(a->location, sizeof(a->location), "%.*s", (int)vlen, v);
+    if (!header_value(buf, n, "X-CNCA-Sandbox-Captcha", a->hdr_captcha, sizeof(a->hdr_captcha))) {
+        header_value(buf, n, "Location", a->location, sizeof(a->location));
     }
     return n;
 }
@@ -335,6 +335,7 @@ static void submit(driver_t *d, applicant_t *a)
 {
     CURL *e = a->easy;
     char url[2048], hdr[256];
+    const char *base = d->base, *path, *arg = "";
     const void *post = NULL;
     long post_len = 0;
     const char *ctype = "application/json";
@@ -353,62 +354,66 @@ static void submit(driver_t *d, applicant_t *a)
     switch (a->step) {
         case ST_SESSION:
         case H_SESSION:
-            snprintf(url, sizeof(url), "%s/cnca/api/session", d->base);
+            path = "/cnca/api/session";
             break;
         case ST_APPLY:
-            snprintf(url, sizeof(url), "%s/cnca/api/apply", d->base);
+            path = "/cnca/api/apply";
             j = json_pack("{s:s, s:s, s:s}", "name", "张三丰", "id_number", a->idn, "mobile",
                           a->mobile);
             break;
         case H_APPLY_BAD:
-            snprintf(url, sizeof(url), "%s/cnca/api/apply", d->base);
+            path = "/cnca/api/apply";
             j = json_pack("{s:s, s:s, s:s}", "name", "张三丰", "id_number", "310101199001011230",
                           "mobile", "13900000000");
             break;
         case ST_CAPTCHA:
         case H_CAPTCHA:
-            snprintf(url, sizeof(url), "%s/cnca/api/captcha", d->base);
+            path = "/cnca/api/captcha";
             break;
         case ST_SMS:
-            snprintf(url, sizeof(url), "%s/cnca/api/sms", d->base);
+            path = "/cnca/api/sms";
             j = json_pack("{s:s, s:s}", "mobile", a->mobile, "captcha", a->captcha);
             break;
         case ST_SMS_READ:
-            snprintf(url, sizeof(url), "%s/sandbox/sms?mobile=%s", d->base, a->mobile);
+            path = "/sandbox/sms?mobile=";
+            arg = a->mobile;
             break;
         case ST_VERIFY:
-            snprintf(url, sizeof(url), "%s/cnca/api/verify/mobile", d->base);
+            path = "/cnca/api/verify/mobile";
             j = json_pack("{s:s, s:b}", "sms_code", a->code, "agree", 1);
             break;
         case ST_FACE_START:
-            snprintf(url, sizeof(url), "%s/cnca/api/face/start", d->base);
+            path = "/cnca/api/face/start";
             j = json_object();
             break;
         case ST_FACE_CAPTURE:
-            snprintf(url, sizeof(url), "%s/sandbox/face/capture?token=%s", d->base, a->token);
+            path = "/sandbox/face/capture?token=";
+            arg = a->token;
             post = d->face_png.data;
             post_len = d->face_png.len;
             ctype = "image/png";
             break;
         case ST_FACE_RETURN:
-            snprintf(url, sizeof(url), "%s", a->back_url);
+            base = ""; /* the sandbox's redirect: a whole URL */
+            path = a->back_url;
             break;
         case ST_CONFIRM:
-            snprintf(url, sizeof(url), "%s/cnca/api/confirm", d->base);
+            path = "/cnca/api/confirm";
             j = json_pack("{s:s}", "mobile", a->mobile);
             break;
         case ST_SIGNATURE:
-            snprintf(url, sizeof(url), "%s/cnca/api/me/signature?source=handwrite", d->base);
+            path = "/cnca/api/me/signature?source=handwrite";
             post = d->sig_png.data;
             post_len = d->sig_png.len;
             ctype = "image/png";
             break;
         case ST_ME:
-            snprintf(url, sizeof(url), "%s/cnca/api/me", d->base);
+            path = "/cnca/api/me";
             break;
         default:
             abort();
     }
+    snprintf(url, sizeof(url), "%s%s%s", base, path, arg);
     if (j) {
         a->req_body = json_dumps(j, JSON_COMPACT);
         json_decref(j);
@@ -463,6 +468,27 @@ static const char *json_str(json_t *j, const char *key)
     return json_is_string(v) ? json_string_value(v) : NULL;
 }
 
+/* 1 when j has the string want at key. */
+static int json_str_is(json_t *j, const char *key, const char *want)
+{
+    const char *s = json_str(j, key);
+
+    return s && !strcmp(s, want);
+}
+
+/* A 200 {"ok": true, "csrf": ...} answer (GET /session, POST /confirm):
+ * keeps the token the next requests send; 1 when it was one. */
+static int take_csrf(applicant_t *a, long status, json_t *j)
+{
+    const char *s;
+
+    if (status != 200 || !json_ok(j) || !(s = json_str(j, "csrf"))) {
+        return 0;
+    }
+    snprintf(a->csrf, sizeof(a->csrf), "%s", s);
+    return 1;
+}
+
 /* The 6-digit code in the newest SMS of the list ("...验证码为NNNNNN..."). */
 static int find_code(char out[8], json_t *list)
 {
@@ -501,10 +527,7 @@ static int enroll_check(driver_t *d, applicant_t *a, long status)
     }
     switch (a->step) {
         case ST_SESSION:
-            if (status == 200 && json_ok(j) && (s = json_str(j, "csrf"))) {
-                snprintf(a->csrf, sizeof(a->csrf), "%s", s);
-                ok = 1;
-            }
+            ok = take_csrf(a, status, j);
             break;
         case ST_APPLY:
             ok = status == 200 && json_ok(j);
@@ -526,7 +549,7 @@ static int enroll_check(driver_t *d, applicant_t *a, long status)
             }
             break;
         case ST_VERIFY:
-            ok = status == 200 && json_ok(j) && (s = json_str(j, "next")) && !strcmp(s, "face");
+            ok = status == 200 && json_ok(j) && json_str_is(j, "next", "face");
             break;
         case ST_FACE_START:
             if (status == 200 && json_ok(j) && (s = json_str(j, "redirect")) &&
@@ -536,7 +559,7 @@ static int enroll_check(driver_t *d, applicant_t *a, long status)
             }
             break;
         case ST_FACE_CAPTURE:
-            if (status == 200 && (s = json_str(j, "result")) && !strcmp(s, "pass") &&
+            if (status == 200 && json_str_is(j, "result", "pass") &&
                 (s = json_str(j, "redirect"))) {
                 a->back_url = strdup(s);
                 ok = a->back_url != NULL;
@@ -546,11 +569,7 @@ static int enroll_check(driver_t *d, applicant_t *a, long status)
             ok = status == 303 && strstr(a->location, "/cnca/face-done.html") != NULL;
             break;
         case ST_CONFIRM:
-            if (status == 200 && json_ok(j) && (s = json_str(j, "next")) &&
-                !strcmp(s, "signature") && (s = json_str(j, "csrf"))) {
-                snprintf(a->csrf, sizeof(a->csrf), "%s", s);
-                ok = 1;
-            }
+            ok = json_str_is(j, "next", "signature") && take_csrf(a, status, j);
             break;
         case ST_SIGNATURE:
             ok = status == 200 && json_ok(j);
@@ -572,20 +591,17 @@ static int enroll_check(driver_t *d, applicant_t *a, long status)
 static int hammer_check(driver_t *d, applicant_t *a, long status)
 {
     json_t *j = NULL;
-    const char *s;
     int ok = 0;
 
+    if (a->step != H_CAPTCHA) {
+        j = json_loadb(a->body.data ? a->body.data : "", a->body.len, 0, NULL);
+    }
     switch (a->step) {
         case H_SESSION:
-            j = json_loadb(a->body.data ? a->body.data : "", a->body.len, 0, NULL);
-            if (status == 200 && json_ok(j) && (s = json_str(j, "csrf"))) {
-                snprintf(a->csrf, sizeof(a->csrf), "%s", s);
-                ok = 1;
-            }
+            ok = take_csrf(a, status, j);
             break;
         case H_APPLY_BAD:
-            j = json_loadb(a->body.data ? a->body.data : "", a->body.len, 0, NULL);
-            ok = status == 400 && (s = json_str(j, "error")) && !strcmp(s, "invalid_input");
+            ok = status == 400 && json_str_is(j, "error", "invalid_input");
             break;
         case H_CAPTCHA:
             ok = status == 200 && strlen(a->hdr_captcha) == 4;
@@ -769,7 +785,7 @@ int main(int argc, char **argv)
 {
     driver_t d;
     int hammer, i, sig_w = 800, sig_h = 320;
-    double t0, t1, deadline = 0, cpu;
+    double t0, t1, secs, deadline = 0, cpu;
     struct rusage ru;
 
     if (argc == 3 && !strcmp(argv[1], "cookie")) {
@@ -811,7 +827,6 @@ int main(int argc, char **argv)
     d.apps = calloc((size_t)d.concurrency, sizeof(*d.apps));
     for (i = 0; d.apps && i < d.concurrency; ++i) {
         applicant_t *a = &d.apps[i];
-        a->slot = i;
         if (!(a->easy = curl_easy_init())) {
             return 2;
         }
@@ -846,15 +861,14 @@ int main(int argc, char **argv)
     cpu =
         ru.ru_utime.tv_sec + ru.ru_stime.tv_sec + (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
 
+    secs = (t1 - t0) / 1000.0;
     if (hammer) {
-        double secs = (t1 - t0) / 1000.0;
         print_table(&d, H_SESSION, N_KINDS);
         printf("\n%ld requests in %.1f s (%.0f req/s), %d connections, failures: %ld\n",
                d.done_requests, secs, d.done_requests / secs, d.concurrency, d.failures);
         printf("RESULT mode=hammer requests=%ld seconds=%.2f failures=%ld cpu=%.2f\n",
                d.done_requests, secs, d.failures, cpu);
     } else {
-        double secs = (t1 - t0) / 1000.0;
         print_table(&d, ST_SESSION, N_STEPS);
         qsort(d.flow.v, d.flow.n, sizeof(double), cmp_double);
         printf("| whole flow (12 requests) | %ld | %.1f | %.1f | %ld |\n", d.completed,

@@ -185,7 +185,7 @@ int main(int argc, char **argv)
         cnca_ca_t *ca;
         bare_t bare;
         rate_t ours = {0, 0}, base = {0, 0};
-        double t, end, len;
+        double t, end, len, ours_rate, bare_rate;
 
         if (cnca_key_alg_parse(&alg, algs[i]) != APR_SUCCESS) {
             fprintf(stderr, "issue_bench: unknown algorithm %s\n", algs[i]);
@@ -224,12 +224,14 @@ int main(int argc, char **argv)
             ERR_print_errors_fp(stderr);
             return 1;
         }
+        ours_rate = ours.n / ours.secs;
+        bare_rate = base.n / base.secs;
         printf("| %s | %s | %.1f | %.1f | %.2f | %ld + %ld |\n", algs[i],
-               EVP_PKEY_get0_type_name(bare.ca_key), ours.n / ours.secs, base.n / base.secs,
-               (ours.n / ours.secs) / (base.n / base.secs), ours.n, base.n);
+               EVP_PKEY_get0_type_name(bare.ca_key), ours_rate, bare_rate, ours_rate / bare_rate,
+               ours.n, base.n);
         fflush(stdout);
-        printf("RESULT mode=issue alg=%s ours=%.2f bare=%.2f ratio=%.3f\n", algs[i],
-               ours.n / ours.secs, base.n / base.secs, (ours.n / ours.secs) / (base.n / base.secs));
+        printf("RESULT mode=issue alg=%s ours=%.2f bare=%.2f ratio=%.3f\n", algs[i], ours_rate,
+               bare_rate, ours_rate / bare_rate);
         bare_teardown(&bare);
         apr_pool_clear(scratch);
     }

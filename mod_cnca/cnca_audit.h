@@ -23,9 +23,10 @@ apr_status_t cnca_audit_write(cnca_db_t *db, apr_pool_t *p, const cnca_audit_t *
  * queue per process (and database). A row waits while another thread of
  * the process writes; the next thread to find the queue idle writes every
  * row queued by then in one transaction on its own connection. Returns
- * once the row is committed (or has failed). With q NULL: as
- * cnca_audit_write. A row queued is gone when its writer returns, so the
- * caller's strings only have to outlive the call. */
+ * once the row is committed (or has failed). A row queued is gone when its
+ * writer returns, so the caller's strings only have to outlive the call.
+ * With q NULL, or db in a transaction: as cnca_audit_write (the row is the
+ * transaction's). */
 typedef struct cnca_audit_queue cnca_audit_queue_t;
 
 apr_status_t cnca_audit_queue_create(cnca_audit_queue_t **pq, apr_pool_t *p);

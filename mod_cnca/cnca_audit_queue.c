@@ -63,7 +63,9 @@ apr_status_t cnca_audit_queue_write(cnca_audit_queue_t *q, cnca_db_t *db, apr_po
     entry_t me = {row, APR_SUCCESS, 0, NULL};
     apr_pool_t *sub;
 
-    if (!q) {
+    /* in a transaction the row is the transaction's; and waiting for a
+     * writer while holding the write lock it needs would deadlock */
+    if (!q || db->in_txn) {
         return cnca_audit_write(db, p, row);
     }
     apr_thread_mutex_lock(q->mutex);

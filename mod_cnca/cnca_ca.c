@@ -360,19 +360,18 @@ apr_status_t cnca_ca_new_serial(const char **pserial_hex, apr_pool_t *p)
     static const char digits[] = "0123456789ABCDEF";
     unsigned char buf[SERIAL_BYTES];
     char *hex;
-    int i, zero;
+    int i;
     apr_status_t rv;
 
     *pserial_hex = NULL;
-    do {
-        if ((rv = cnca_random(buf, sizeof(buf))) != APR_SUCCESS) {
-            return rv;
-        }
-        buf[0] &= 0x7f; /* positive as a DER INTEGER */
-        for (zero = 1, i = 0; i < SERIAL_BYTES; ++i) {
-            zero = zero && !buf[i];
-        }
-    } while (zero);
+    if ((rv = cnca_random(buf, sizeof(buf))) != APR_SUCCESS) {
+        return rv;
+    }
+    /* first byte 0x40-0x7f: positive as a DER INTEGER and never 0, so the
+     * certificate's INTEGER is all SERIAL_BYTES bytes and its hex is this
+     * hex (a leading 00 byte would be dropped from the DER; 126 bits stay
+     * random) */
+    buf[0] = (unsigned char)((buf[0] & 0x3f) | 0x40);
     hex = apr_palloc(p, 2 * SERIAL_BYTES + 1);
     for (i = 0; i < SERIAL_BYTES; ++i) {
         hex[2 * i] = digits[buf[i] >> 4];

@@ -165,7 +165,7 @@ apr_status_t cnca_holder_load(cnca_holder_t **pholder, cnca_db_t *db, apr_pool_t
     apr_status_t rv;
 
     *pholder = NULL;
-    rv = cnca_db_select(db, p, &rows, NULL, "person_by_id", 1, cnca_db_int(p, person_id));
+    rv = cnca_db_select(db, p, &rows, NULL, "holder_by_id", 1, cnca_db_int(p, person_id));
     if (rv != APR_SUCCESS) {
         return rv;
     }
@@ -175,10 +175,10 @@ apr_status_t cnca_holder_load(cnca_holder_t **pholder, cnca_db_t *db, apr_pool_t
     row = CNCA_DB_ROW(rows, 0);
     h = apr_pcalloc(p, sizeof(*h));
     h->id = person_id;
-    h->name = row[1];
-    h->mobile = row[2];
-    h->id_hash = row[4];
-    if ((rv = cnca_open(&idn, &len, p, key_id_enc, id_aad(p, h->id_hash), row[3])) != APR_SUCCESS) {
+    h->name = row[0];
+    h->mobile = row[1];
+    h->id_hash = row[3];
+    if ((rv = cnca_open(&idn, &len, p, key_id_enc, id_aad(p, h->id_hash), row[2])) != APR_SUCCESS) {
         cnca_log_perror(CNCA_LOG_MARK, CNCA_LOG_ERR, rv,
                         "CNCA00143: the ID number of person %" APR_INT64_T_FMT
                         " does not open (wrong master key?)",
@@ -186,20 +186,15 @@ apr_status_t cnca_holder_load(cnca_holder_t **pholder, cnca_db_t *db, apr_pool_t
         return APR_EGENERAL;
     }
     h->id_number = (const char *)idn;
-    rv = cnca_db_select(db, p, &rows, NULL, "cert_by_person", 1, cnca_db_int(p, person_id));
-    if (rv != APR_SUCCESS) {
-        return rv;
+    if (!row[4]) {
+        return APR_NOTFOUND; /* no valid certificate */
     }
-    if (rows->nelts == 0) {
-        return APR_NOTFOUND;
-    }
-    row = CNCA_DB_ROW(rows, 0);
-    h->serial = row[0];
-    h->algorithm = row[1];
-    h->not_before = apr_atoi64(row[2]);
-    h->not_after = apr_atoi64(row[3]);
-    h->status = row[4];
-    h->cert_pem = row[5];
+    h->serial = row[4];
+    h->algorithm = row[5];
+    h->not_before = apr_atoi64(row[6]);
+    h->not_after = apr_atoi64(row[7]);
+    h->status = row[8];
+    h->cert_pem = row[9];
     *pholder = h;
     return APR_SUCCESS;
 }

@@ -137,5 +137,5 @@ int cnca_flow_sms_allowed(const cnca_session_t *sess, const char *mobile, apr_in
     if (!sess->flow || !mobile) {
         return 0;
     }
-    return same(mobile, sess->mobile) || !strcmp(cnca_flow_step(sess, now, face_max_age), "bank");
+    return same(mobile, sess->mobile) || first_missing(sess, now, face_max_age) == STEP_IDENTITY;
 }

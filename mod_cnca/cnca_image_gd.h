@@ -57,12 +57,13 @@ apr_status_t cnca_image_png_decode(gdImagePtr *pim, apr_pool_t *p, const void *d
  * grey (+ alpha) when every pixel is grey, else RGB (+ alpha); rows
  * filtered with "up". level: -1 for the fast setting (zlib's run-length
  * strategy), or zlib's 0..9 with its default strategy. libpng's memory
- * comes from a subpool of p. Palette images go through libgd's writer. */
+ * comes from a subpool of p. im must be truecolor (APR_EINVAL, logged,
+ * for a palette image: nothing here draws one). */
 apr_status_t cnca_image_encode_png(const void **ppng, apr_size_t *plen, apr_pool_t *p,
                                    gdImagePtr im, int level);
 
 /* The same for the part of a truecolor im in box (no copy of it made);
- * APR_EINVAL when box is empty or not inside im. */
+ * APR_EINVAL when box is empty or not inside im, or im is not truecolor. */
 apr_status_t cnca_image_encode_png_part(const void **ppng, apr_size_t *plen, apr_pool_t *p,
                                         gdImagePtr im, const cnca_image_box_t *box, int level);
 

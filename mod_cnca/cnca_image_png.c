@@ -216,7 +216,6 @@ static apr_status_t read_png(png_reader_t *r)
         r->png = png_create_read_struct(PNG_LIBPNG_VER_STRING, r, on_error, on_warning);
     }
     if (!r->png || !(r->info = png_create_info_struct(r->png))) {
-        r->nomem = 1;
         return APR_ENOMEM;
     }
     if (setjmp(png_jmpbuf(r->png))) {
@@ -456,7 +455,6 @@ static apr_status_t write_png(png_writer_t *wr)
     wr->png = png_create_write_struct_2(PNG_LIBPNG_VER_STRING, wr, on_error, on_warning, wr->pool,
                                         pool_malloc, pool_free);
     if (!wr->png || !(wr->info = png_create_info_struct(wr->png))) {
-        wr->nomem = 1;
         return APR_ENOMEM;
     }
     if (setjmp(png_jmpbuf(wr->png))) {
@@ -494,30 +492,10 @@ static apr_status_t write_png(png_writer_t *wr)
     return APR_SUCCESS;
 }
 
-/* A palette image: libgd's own writer (nothing here draws one). */
-static apr_status_t encode_palette_image(const void **ppng, apr_size_t *plen, apr_pool_t *p,
-                                         gdImagePtr im, int level)
-{
-    int size = 0;
-    void *png = gdImagePngPtrEx(im, &size, level);
-
-    if (!png || size <= 0) {
-        if (png) {
-            gdFree(png);
-        }
-        return APR_EGENERAL;
-    }
-    *ppng = apr_pmemdup(p, png, (apr_size_t)size);
-    *plen = (apr_size_t)size;
-    gdFree(png);
-    return APR_SUCCESS;
-}
-
 apr_status_t cnca_image_encode_png_part(const void **ppng, apr_size_t *plen, apr_pool_t *p,
                                         gdImagePtr im, const cnca_image_box_t *box, int level)
 {
     png_writer_t wr;
-    apr_pool_t *scratch = NULL;
     apr_status_t rv;
 
     *ppng = NULL;
@@ -529,13 +507,12 @@ apr_status_t cnca_image_encode_png_part(const void **ppng, apr_size_t *plen, apr
         goto leave;
     }
     /* libpng's and zlib's memory: freed before return */
-    if ((rv = apr_pool_create(&scratch, p)) != APR_SUCCESS) {
+    if ((rv = apr_pool_create(&wr.pool, p)) != APR_SUCCESS) {
         goto leave;
     }
     wr.im = im;
     wr.box = *box;
     wr.level = level;
-    wr.pool = scratch;
     /* (libgd reads a grey PNG's tRNS as transparent pixels but an RGB one's
      * as a colour aside: opaque with a transparent colour stays RGB, as
      * libgd writes it) */
@@ -552,8 +529,8 @@ leave:
     if (wr.png) {
         png_destroy_write_struct(&wr.png, wr.info ? &wr.info : NULL);
     }
-    if (scratch) {
-        apr_pool_destroy(scratch);
+    if (wr.pool) {
+        apr_pool_destroy(wr.pool);
     }
     free(wr.buf);
     if (rv != APR_SUCCESS) {
@@ -568,17 +545,6 @@ apr_status_t cnca_image_encode_png(const void **ppng, apr_size_t *plen, apr_pool
                                    gdImagePtr im, int level)
 {
     cnca_image_box_t all = {0, 0, gdImageSX(im), gdImageSY(im)};
-    apr_status_t rv;
 
-    if (gdImageTrueColor(im)) {
-        return cnca_image_encode_png_part(ppng, plen, p, im, &all, level);
-    }
-    *ppng = NULL;
-    *plen = 0;
-    if ((rv = encode_palette_image(ppng, plen, p, im, level)) != APR_SUCCESS) {
-        cnca_log_perror(CNCA_LOG_MARK, CNCA_LOG_ERR, rv,
-                        "CNCA00407: PNG encoding of a %dx%d image failed", gdImageSX(im),
-                        gdImageSY(im));
-    }
-    return rv;
+    return cnca_image_encode_png_part(ppng, plen, p, im, &all, level);
 }

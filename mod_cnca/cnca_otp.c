@@ -97,10 +97,18 @@ const char *cnca_sms_code_text(apr_pool_t *p, const char *sign, const char *code
     return apr_pstrcat(p, "【", sign, "】您的验证码为", code, "，5分钟内有效，请勿泄露。", NULL);
 }
 
-static int wait_for(apr_int64_t oldest, int window, apr_int64_t now)
+/* The wait until the oldest send of a full window leaves it (at least 1 s),
+ * kept with its reason when it is longer than the wait so far. */
+static void longer_wait(int *pwait, const char **preason, apr_int64_t oldest, int window,
+                        apr_int64_t now, const char *reason)
 {
     apr_int64_t w = oldest + window - now;
-    return w < 1 ? 1 : (int)w;
+    int wait = w < 1 ? 1 : (int)w;
+
+    if (wait > *pwait) {
+        *pwait = wait;
+        *preason = reason;
+    }
 }
 
 int cnca_sms_limit_wait(const cnca_sms_limits_t *limits, const cnca_sms_stats_t *stats,
@@ -114,25 +122,13 @@ int cnca_sms_limit_wait(const cnca_sms_limits_t *limits, const cnca_sms_stats_t 
         *preason = "interval";
     }
     if (stats->hour_count >= limits->hourly) {
-        int w = wait_for(stats->hour_oldest, 3600, now);
-        if (w > wait) {
-            wait = w;
-            *preason = "hourly";
-        }
+        longer_wait(&wait, preason, stats->hour_oldest, 3600, now, "hourly");
     }
     if (stats->day_count >= limits->daily) {
-        int w = wait_for(stats->day_oldest, 86400, now);
-        if (w > wait) {
-            wait = w;
-            *preason = "daily";
-        }
+        longer_wait(&wait, preason, stats->day_oldest, 86400, now, "daily");
     }
     if (limits->client_daily > 0 && stats->client_count >= limits->client_daily) {
-        int w = wait_for(stats->client_oldest, 86400, now);
-        if (w > wait) {
-            wait = w;
-            *preason = "client_daily";
-        }
+        longer_wait(&wait, preason, stats->client_oldest, 86400, now, "client_daily");
     }
     return wait;
 }

@@ -90,21 +90,12 @@ static void ink_box(gdImagePtr im, cnca_image_box_t *box, long *pcount, ink_kind
         const int *row = im->tpixels[y];
         int first = w, last = -1;
         long n = 0;
-        if (kind == INK_VISIBLE) {
-            for (x = 0; x < w; ++x) {
-                if (gdTrueColorGetAlpha(row[x]) <= INK_BOX_ALPHA) {
-                    first = x < first ? x : first;
-                    last = x;
-                    ++n;
-                }
-            }
-        } else {
-            for (x = 0; x < w; ++x) {
-                if (!plain(row[x])) {
-                    first = x < first ? x : first;
-                    last = x;
-                    ++n;
-                }
+        for (x = 0; x < w; ++x) {
+            if (kind == INK_VISIBLE ? gdTrueColorGetAlpha(row[x]) <= INK_BOX_ALPHA
+                                    : !plain(row[x])) {
+                first = x < first ? x : first;
+                last = x;
+                ++n;
             }
         }
         ink_row(&ink, y, first, last, n);

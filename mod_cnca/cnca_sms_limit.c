@@ -1,58 +1,59 @@
-#include <stdlib.h>
-
 #include <apr_strings.h>
 
 #include "cnca_sms_limit.h"
 
-/* Reads the one row of an sms_stats_* select (who: the mobile hash or the
- * client): how many sends since `since`, the oldest and (platest may be
- * NULL) the latest, 0 for none. An answer without its row is an error, as
- * a failed select is. */
-static apr_status_t stats_row(int *pcount, apr_int64_t *poldest, apr_int64_t *platest,
-                              cnca_db_t *db, apr_pool_t *p, const char *label, const char *who,
-                              apr_int64_t since, int cap)
+/* The one row of an sms_stats_* answer: a select that failed, or answered
+ * without its row, is an error. */
+static apr_status_t one_row(const char ***prow, apr_status_t rv, apr_array_header_t *rows)
 {
-    apr_array_header_t *rows = NULL;
-    const char **row;
-    apr_status_t rv =
-        cap > 0 ? cnca_db_select(db, p, &rows, NULL, label, 3, who, cnca_db_int(p, since),
-                                 cnca_db_int(p, cap))
-                : cnca_db_select(db, p, &rows, NULL, label, 2, who, cnca_db_int(p, since));
-
-    if (rv != APR_SUCCESS) {
-        return rv;
+    *prow = NULL;
+    if (rv == APR_SUCCESS && rows->nelts < 1) {
+        rv = APR_EGENERAL;
     }
-    if (rows->nelts < 1) {
-        return APR_EGENERAL;
+    if (rv == APR_SUCCESS) {
+        *prow = CNCA_DB_ROW(rows, 0);
     }
-    row = CNCA_DB_ROW(rows, 0);
-    *pcount = row[0] ? atoi(row[0]) : 0;
-    *poldest = row[1] ? apr_atoi64(row[1]) : 0;
-    if (platest) {
-        *platest = row[2] ? apr_atoi64(row[2]) : 0;
-    }
-    return APR_SUCCESS;
+    return rv;
 }
 
-/* The per-client count only when there is a per-client cap (client_daily
- * 0: off), and then at most up to it. */
+/* A count or a time of a stats row; SQL NULL (no sends) is 0. */
+static apr_int64_t num(const char *v)
+{
+    return v ? apr_atoi64(v) : 0;
+}
+
+/* The number's day and hour in one select; the per-client count only when
+ * there is a per-client cap (client_daily 0: off), and then at most up to
+ * it. */
 static apr_status_t stats_for(cnca_sms_stats_t *st, cnca_db_t *db, apr_pool_t *p,
                               const cnca_sms_limits_t *limits, const char *mobile_hash,
                               const char *client, apr_int64_t now)
 {
+    const char *hour = cnca_db_int(p, now - 3600), *day = cnca_db_int(p, now - 86400);
+    apr_array_header_t *rows = NULL;
+    const char **row;
     apr_status_t rv;
 
-    if ((rv = stats_row(&st->day_count, &st->day_oldest, &st->last_at, db, p, "sms_stats_mobile",
-                        mobile_hash, now - 86400, 0)) != APR_SUCCESS ||
-        (rv = stats_row(&st->hour_count, &st->hour_oldest, NULL, db, p, "sms_stats_mobile",
-                        mobile_hash, now - 3600, 0)) != APR_SUCCESS) {
+    rv = cnca_db_select(db, p, &rows, NULL, "sms_stats_mobile", 4, hour, hour, mobile_hash, day);
+    if ((rv = one_row(&row, rv, rows)) != APR_SUCCESS) {
         return rv;
     }
+    st->day_count = (int)num(row[0]);
+    st->day_oldest = num(row[1]);
+    st->last_at = num(row[2]);
+    st->hour_count = (int)num(row[3]);
+    st->hour_oldest = num(row[4]);
     if (limits->client_daily <= 0) {
         return APR_SUCCESS;
     }
-    return stats_row(&st->client_count, &st->client_oldest, NULL, db, p, "sms_stats_client", client,
-                     now - 86400, limits->client_daily);
+    rv = cnca_db_select(db, p, &rows, NULL, "sms_stats_client", 3, client, day,
+                        cnca_db_int(p, limits->client_daily));
+    if ((rv = one_row(&row, rv, rows)) != APR_SUCCESS) {
+        return rv;
+    }
+    st->client_count = (int)num(row[0]);
+    st->client_oldest = num(row[1]);
+    return APR_SUCCESS;
 }
 
 apr_status_t cnca_sms_reserve(int *pwait, const char **preason, cnca_db_t *db, apr_pool_t *p,

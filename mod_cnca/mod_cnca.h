@@ -112,6 +112,11 @@ void cnca_api_set_cookie(cnca_api_t *api);
 apr_status_t cnca_api_session_save(cnca_api_t *api);
 void cnca_api_audit(cnca_api_t *api, const char *event, const char *outcome, apr_int64_t person_id,
                     const char *subject, const char *detail);
+/* The audit subject of the flow in progress: the keyed hash of its ID
+ * number (NULL when there is none). */
+const char *cnca_api_subject(cnca_api_t *api);
+/* An audit detail naming a mobile, masked: "mobile=138****5678". */
+const char *cnca_api_mobile_detail(cnca_api_t *api, const char *mobile);
 int cnca_api_handler(request_rec *r);
 
 apr_status_t cnca_api_login(cnca_api_t *api, apr_int64_t person_id);

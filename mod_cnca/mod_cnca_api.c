@@ -14,6 +14,8 @@
 
 #include "cnca_audit.h"
 #include "cnca_errors.h"
+#include "cnca_mask.h"
+#include "cnca_person.h"
 
 #define JSON_BODY_MAX 16384
 
@@ -126,6 +128,11 @@ static int send_json(cnca_api_t *api, int status, json_t *obj)
     return OK;
 }
 
+const char *cnca_error_message_for(cnca_api_t *api, const char *code, const char *reason)
+{
+    return cnca_error_message(api->r->pool, code, api->sc->hotline, reason);
+}
+
 static int fail_unsaved(cnca_api_t *api, const char *code, const char *message, json_t *extra)
 {
     const cnca_error_t *e = cnca_error_find(code);
@@ -133,10 +140,8 @@ static int fail_unsaved(cnca_api_t *api, const char *code, const char *message, 
 
     json_object_set_new(obj, "ok", json_false());
     json_object_set_new(obj, "error", json_string(code));
-    json_object_set_new(
-        obj, "message",
-        json_string(message ? message
-                            : cnca_error_message(api->r->pool, code, api->sc->hotline, NULL)));
+    json_object_set_new(obj, "message",
+                        json_string(message ? message : cnca_error_message_for(api, code, NULL)));
     return send_json(api, e ? e->status : HTTP_INTERNAL_SERVER_ERROR, obj);
 }
 
@@ -150,15 +155,9 @@ int cnca_api_fail(cnca_api_t *api, const char *code, const char *message, json_t
     return fail_unsaved(api, code, message, extra);
 }
 
-const char *cnca_error_message_for(cnca_api_t *api, const char *code, const char *reason)
-{
-    return cnca_error_message(api->r->pool, code, api->sc->hotline, reason);
-}
-
 int cnca_api_fail_reason(cnca_api_t *api, const char *code, const char *reason)
 {
-    return cnca_api_fail(api, code,
-                         cnca_error_message(api->r->pool, code, api->sc->hotline, reason), NULL);
+    return cnca_api_fail(api, code, cnca_error_message_for(api, code, reason), NULL);
 }
 
 int cnca_api_invalid(cnca_api_t *api, const char *field, const char *message)
@@ -236,6 +235,18 @@ const char *cnca_api_str(cnca_api_t *api, const char *field)
 {
     json_t *v = api->body ? json_object_get(api->body, field) : NULL;
     return json_is_string(v) ? json_string_value(v) : NULL;
+}
+
+const char *cnca_api_subject(cnca_api_t *api)
+{
+    return api->sess && api->sess->id_number
+               ? cnca_person_id_hash(api->r->pool, &api->sc->key_id_hash, api->sess->id_number)
+               : NULL;
+}
+
+const char *cnca_api_mobile_detail(cnca_api_t *api, const char *mobile)
+{
+    return apr_pstrcat(api->r->pool, "mobile=", cnca_mask_mobile(api->r->pool, mobile), NULL);
 }
 
 void cnca_api_audit(cnca_api_t *api, const char *event, const char *outcome, apr_int64_t person_id,

@@ -15,9 +15,14 @@
 #define MSG_ACCEPTED "您的证书申请已受理，证书正在签发中。请设置您的个性签名图片"
 #define BUSY_SECONDS 60
 
-static const char *masked(cnca_api_t *api, const char *mobile)
+/* The audit row written in one transaction with the change it records. */
+static cnca_audit_t change_audit(cnca_api_t *api, const char *event, apr_int64_t person_id,
+                                 const char *subject, const char *mobile)
 {
-    return apr_pstrcat(api->r->pool, "mobile=", cnca_mask_mobile(api->r->pool, mobile), NULL);
+    cnca_audit_t audit = {api->now, api->r->useragent_ip, event, "ok", person_id, subject, NULL};
+
+    audit.detail = cnca_api_mobile_detail(api, mobile);
+    return audit;
 }
 
 /* Claims the session for one confirm: of two parallel confirms, one wins the
@@ -46,13 +51,12 @@ static int issue(cnca_api_t *api, const char *mobile, const char *subject)
         &sc->key_id_enc,   &sc->key_private, sc->ca, (cnca_key_alg_t)sc->key_alg,
         sc->validity_days, sc->cert_subject};
     cnca_applicant_t who = {sess->name, sess->id_number, subject, mobile};
-    cnca_audit_t audit = {api->now, api->r->useragent_ip, "issue", "ok", 0, subject, NULL};
+    cnca_audit_t audit = change_audit(api, "issue", 0, subject, mobile);
     cnca_enrolled_t *done = NULL;
     cnca_db_t *db;
     json_t *obj;
     apr_status_t rv;
 
-    audit.detail = masked(api, mobile);
     if ((rv = cnca_api_db(&db, api)) == APR_SUCCESS) {
         rv = cnca_enroll_issue(&done, &ctx, db, api->r->pool, &who, &audit, api->now);
     }
@@ -106,12 +110,17 @@ static void tell_old_number(cnca_api_t *api, const char *old_mobile, const char 
     }
 }
 
-/* After a phone change: every other session of the holder ends; this one
- * goes on logged in under a new id. */
-static apr_status_t end_other_sessions(cnca_api_t *api, apr_int64_t person_id)
+/* After a stored phone change: the old number is told, the flow is over,
+ * every other session of the holder ends and this one goes on logged in
+ * under a new id. */
+static apr_status_t after_change(cnca_api_t *api, apr_int64_t person_id, const char *old_mobile,
+                                 const char *mobile)
 {
-    apr_status_t rv =
-        cnca_session_end_person(&api->sc->session_ctx, api->r->pool, person_id, apr_time_now());
+    apr_status_t rv;
+
+    tell_old_number(api, old_mobile, mobile);
+    cnca_flow_end(api->sess);
+    rv = cnca_session_end_person(&api->sc->session_ctx, api->r->pool, person_id, apr_time_now());
     if (rv == APR_SUCCESS) {
         rv = cnca_api_login(api, person_id);
     }
@@ -126,13 +135,12 @@ static apr_status_t end_other_sessions(cnca_api_t *api, apr_int64_t person_id)
  * phone change from the information page. */
 static int login_new_mobile(cnca_api_t *api, const char *mobile, const char *subject)
 {
-    cnca_audit_t audit = {api->now, api->r->useragent_ip, "mobile.change", "ok", 0, subject, NULL};
+    cnca_audit_t audit = change_audit(api, "mobile.change", 0, subject, mobile);
     cnca_person_t *person = NULL;
     cnca_db_t *db;
     json_t *obj;
     apr_status_t rv;
 
-    audit.detail = masked(api, mobile);
     if ((rv = cnca_api_db(&db, api)) == APR_SUCCESS &&
         (rv = cnca_person_find(&person, db, api->r->pool, subject)) == APR_SUCCESS) {
         audit.person_id = person->id;
@@ -145,12 +153,10 @@ static int login_new_mobile(cnca_api_t *api, const char *mobile, const char *sub
         cnca_api_audit(api, "mobile.change", "error", person ? person->id : 0, subject, NULL);
         return cnca_api_fail(api, "mobile_update_failed", NULL, NULL);
     }
-    tell_old_number(api, person->mobile, mobile);
-    cnca_flow_end(api->sess);
-    if (end_other_sessions(api, person->id) != APR_SUCCESS) {
+    if (after_change(api, person->id, person->mobile, mobile) != APR_SUCCESS) {
         return cnca_api_fail(api, "lookup_failed", NULL, NULL);
     }
-    cnca_api_audit(api, "login", "ok", person->id, subject, masked(api, mobile));
+    cnca_api_audit(api, "login", "ok", person->id, subject, audit.detail);
     obj = json_object();
     json_object_set_new(obj, "next", json_string("me"));
     return cnca_api_ok(api, obj);
@@ -160,15 +166,13 @@ int cnca_api_change_mobile(cnca_api_t *api, const char *mobile)
 {
     apr_pool_t *p = api->r->pool;
     cnca_session_t *sess = api->sess;
-    cnca_audit_t audit = {
-        api->now, api->r->useragent_ip, "mobile.change", "ok", sess->person_id, NULL, NULL};
+    cnca_audit_t audit =
+        change_audit(api, "mobile.change", sess->person_id, cnca_api_subject(api), mobile);
     cnca_holder_t *holder = NULL;
     cnca_db_t *db;
     json_t *obj;
     apr_status_t rv;
 
-    audit.subject = cnca_person_id_hash(p, &api->sc->key_id_hash, sess->id_number);
-    audit.detail = masked(api, mobile);
     if ((rv = cnca_api_db(&db, api)) == APR_SUCCESS &&
         (rv = cnca_holder_load(&holder, db, p, &api->sc->key_id_enc, sess->person_id)) ==
             APR_SUCCESS) {
@@ -185,9 +189,7 @@ int cnca_api_change_mobile(cnca_api_t *api, const char *mobile)
                                  : "mobile_change_failed",
                              NULL, NULL);
     }
-    tell_old_number(api, holder->mobile, mobile);
-    cnca_flow_end(sess);
-    if (end_other_sessions(api, sess->person_id) != APR_SUCCESS) {
+    if (after_change(api, sess->person_id, holder->mobile, mobile) != APR_SUCCESS) {
         return cnca_api_fail(api, "lookup_failed", NULL, NULL);
     }
     obj = json_object();
@@ -208,16 +210,15 @@ int cnca_step_confirm(cnca_api_t *api)
     refusal = cnca_flow_confirm_refusal(sess, mobile, api->now, api->sc->face_max_age);
     if (refusal) {
         if (sess->id_number) {
-            cnca_api_audit(
-                api, "confirm", "wrong_step", sess->person_id,
-                cnca_person_id_hash(api->r->pool, &api->sc->key_id_hash, sess->id_number), NULL);
+            cnca_api_audit(api, "confirm", "wrong_step", sess->person_id, cnca_api_subject(api),
+                           NULL);
         }
         return cnca_api_fail(api, "wrong_step", refusal, NULL);
     }
     if ((rv = claim(api)) != APR_SUCCESS) {
         return cnca_api_fail(api, rv == APR_EGENERAL ? "lookup_failed" : "conflict", NULL, NULL);
     }
-    subject = cnca_person_id_hash(api->r->pool, &api->sc->key_id_hash, sess->id_number);
+    subject = cnca_api_subject(api);
     if (!strcmp(sess->flow, CNCA_FLOW_APPLY)) {
         return issue(api, mobile, subject);
     }

@@ -12,11 +12,6 @@
 #include "cnca_gateway.h"
 #include "cnca_person.h"
 
-static const char *subject_of(cnca_api_t *api)
-{
-    return cnca_person_id_hash(api->r->pool, &api->sc->key_id_hash, api->sess->id_number);
-}
-
 int cnca_step_face_start(cnca_api_t *api)
 {
     cnca_session_t *sess = api->sess;
@@ -42,7 +37,7 @@ int cnca_step_face_start(cnca_api_t *api)
     if (rv != APR_SUCCESS || resp->result != CNCA_GW_PASS || !token || !url) {
         /* manual 6.7 "face auth accor error" */
         cnca_api_audit(api, "face.start", rv == APR_SUCCESS ? "fail" : "error", sess->person_id,
-                       subject_of(api),
+                       cnca_api_subject(api),
                        rv == APR_SUCCESS && resp->reason_code ? resp->reason_code : NULL);
         return cnca_api_fail(api, "face_start_failed", NULL, NULL);
     }
@@ -51,7 +46,7 @@ int cnca_step_face_start(cnca_api_t *api)
     sess->face_status = NULL;
     sess->face_message = NULL;
     sess->dirty = 1;
-    cnca_api_audit(api, "face.start", "ok", sess->person_id, subject_of(api), NULL);
+    cnca_api_audit(api, "face.start", "ok", sess->person_id, cnca_api_subject(api), NULL);
     obj = json_object();
     json_object_set_new(obj, "redirect", json_string(url));
     return cnca_api_ok(api, obj);
@@ -63,8 +58,7 @@ static int face_failed(cnca_api_t *api, const char *outcome, const char *reason,
     api->sess->face_status = "fail";
     api->sess->face_message = message;
     api->sess->dirty = 1;
-    cnca_api_audit(api, "proof.face", outcome, api->sess->person_id,
-                   api->sess->id_number ? subject_of(api) : NULL, reason);
+    cnca_api_audit(api, "proof.face", outcome, api->sess->person_id, cnca_api_subject(api), reason);
     return cnca_api_redirect(api, "face.html", 1);
 }
 
@@ -110,7 +104,7 @@ int cnca_step_face_return(cnca_api_t *api)
     sess->proof_face_at = api->now;
     sess->face_status = "pass";
     sess->face_message = "人脸识别认证成功";
-    cnca_api_audit(api, "proof.face", "pass", sess->person_id, subject_of(api),
+    cnca_api_audit(api, "proof.face", "pass", sess->person_id, cnca_api_subject(api),
                    apr_table_get(resp->fields, "score"));
     return cnca_api_redirect(api, "face-done.html", 0);
 }

@@ -58,11 +58,6 @@ static apr_status_t lookup(cnca_person_t **pperson, cnca_api_t *api, const ident
     return rv;
 }
 
-static const char *masked(cnca_api_t *api, const identity_t *id)
-{
-    return apr_pstrcat(api->r->pool, "mobile=", cnca_mask_mobile(api->r->pool, id->mobile), NULL);
-}
-
 int cnca_step_apply(cnca_api_t *api)
 {
     identity_t id;
@@ -81,13 +76,15 @@ int cnca_step_apply(cnca_api_t *api)
         return cnca_api_fail(api, "lookup_failed", NULL, NULL);
     }
     if (person && person->serial) {
-        cnca_api_audit(api, "apply", "has_certificate", person->id, id.id_hash, masked(api, &id));
+        cnca_api_audit(api, "apply", "has_certificate", person->id, id.id_hash,
+                       cnca_api_mobile_detail(api, id.mobile));
         obj = json_object();
         json_object_set_new(obj, "next", json_string("login"));
         return cnca_api_fail(api, "has_certificate", NULL, obj);
     }
     cnca_flow_start(api->sess, CNCA_FLOW_APPLY, id.name, id.id_number, id.mobile);
-    cnca_api_audit(api, "apply", "no_certificate", 0, id.id_hash, masked(api, &id));
+    cnca_api_audit(api, "apply", "no_certificate", 0, id.id_hash,
+                   cnca_api_mobile_detail(api, id.mobile));
     obj = json_object();
     json_object_set_new(obj, "has_certificate", json_false());
     json_object_set_new(obj, "next", json_string("apply-verify"));
@@ -113,13 +110,15 @@ int cnca_step_login(cnca_api_t *api)
     }
     /* the name must be the certificate's too; say no more than "no certificate" */
     if (!person || !person->serial || strcmp(person->name, id.name)) {
-        cnca_api_audit(api, "login", "no_certificate", 0, id.id_hash, masked(api, &id));
+        cnca_api_audit(api, "login", "no_certificate", 0, id.id_hash,
+                       cnca_api_mobile_detail(api, id.mobile));
         obj = json_object();
         json_object_set_new(obj, "next", json_string("apply"));
         return cnca_api_fail(api, "no_certificate", NULL, obj);
     }
     cnca_flow_start(api->sess, CNCA_FLOW_LOGIN, id.name, id.id_number, id.mobile);
-    cnca_api_audit(api, "login", "started", person->id, id.id_hash, masked(api, &id));
+    cnca_api_audit(api, "login", "started", person->id, id.id_hash,
+                   cnca_api_mobile_detail(api, id.mobile));
     obj = json_object();
     json_object_set_new(obj, "next", json_string("apply-verify"));
     return cnca_api_ok(api, obj);

@@ -115,9 +115,8 @@ int cnca_step_me_mobile(cnca_api_t *api)
         return cnca_api_invalid(api, "mobile", "新手机号码与当前验证手机号码相同");
     }
     cnca_flow_start(api->sess, CNCA_FLOW_CHANGE_MOBILE, h->name, h->id_number, mobile);
-    cnca_api_audit(
-        api, "mobile.change", "started", h->id, h->id_hash,
-        apr_pstrcat(api->r->pool, "mobile=", cnca_mask_mobile(api->r->pool, mobile), NULL));
+    cnca_api_audit(api, "mobile.change", "started", h->id, h->id_hash,
+                   cnca_api_mobile_detail(api, mobile));
     obj = json_object();
     json_object_set_new(obj, "next", json_string("apply-verify"));
     return cnca_api_ok(api, obj);

@@ -20,14 +20,6 @@ static const char *mobile_hash(cnca_api_t *api, const char *mobile)
                          strlen(mobile));
 }
 
-/* The audit subject: the keyed hash of the flow's ID number. */
-static const char *subject_of(cnca_api_t *api)
-{
-    return api->sess->id_number
-               ? cnca_person_id_hash(api->r->pool, &api->sc->key_id_hash, api->sess->id_number)
-               : NULL;
-}
-
 int cnca_step_sms(cnca_api_t *api)
 {
     apr_pool_t *p = api->r->pool;
@@ -49,11 +41,11 @@ int cnca_step_sms(cnca_api_t *api)
         APR_SUCCESS) {
         return cnca_api_invalid(api, "captcha", msg);
     }
-    masked = apr_pstrcat(p, "mobile=", cnca_mask_mobile(p, mobile), NULL);
+    masked = cnca_api_mobile_detail(api, mobile);
     if (!sess->flow) {
         return cnca_api_fail(api, "wrong_step", "请先填写个人信息", NULL);
     }
-    subject = subject_of(api);
+    subject = cnca_api_subject(api);
     if (!cnca_flow_sms_allowed(sess, mobile, api->now, api->sc->face_max_age)) {
         return cnca_api_invalid(api, "mobile", "请使用您填写的手机号码获取验证码");
     }

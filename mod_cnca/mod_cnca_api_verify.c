@@ -27,16 +27,6 @@ static const char *gateway_error_code(const cnca_session_t *sess)
                                                                       : "gateway_error";
 }
 
-static const char *subject_of(cnca_api_t *api)
-{
-    return cnca_person_id_hash(api->r->pool, &api->sc->key_id_hash, api->sess->id_number);
-}
-
-static const char *masked(cnca_api_t *api, const char *mobile)
-{
-    return apr_pstrcat(api->r->pool, "mobile=", cnca_mask_mobile(api->r->pool, mobile), NULL);
-}
-
 /* Another request wrote the session since it was loaded: take what it
  * wrote (the pointer api->sess stays, the callers hold it). */
 static apr_status_t reload_session(cnca_api_t *api)
@@ -100,8 +90,8 @@ static int check_code(cnca_api_t *api, const char *mobile, int *pdone)
      * first, and nothing is counted or changed (a code that was sent and is
      * used up, voided or expired is sms_expired below) */
     if (!api->sess->sms_mobile || strcmp(api->sess->sms_mobile, mobile)) {
-        cnca_api_audit(api, "sms.verify", "wrong_step", api->sess->person_id, subject_of(api),
-                       masked(api, mobile));
+        cnca_api_audit(api, "sms.verify", "wrong_step", api->sess->person_id, cnca_api_subject(api),
+                       cnca_api_mobile_detail(api, mobile));
         return cnca_api_fail(api, "wrong_step", "请先获取短信验证码", NULL);
     }
     rv = check_stored(&result, &left, api, mobile, code);
@@ -119,7 +109,7 @@ static int check_code(cnca_api_t *api, const char *mobile, int *pdone)
             break;
         case CNCA_OTP_WRONG:
             cnca_api_audit(api, "sms.verify", left > 0 ? "wrong" : "voided", api->sess->person_id,
-                           subject_of(api), masked(api, mobile));
+                           cnca_api_subject(api), cnca_api_mobile_detail(api, mobile));
             if (left <= 0) {
                 return cnca_api_fail(api, "sms_expired", "短信验证码错误次数过多，请重新获取",
                                      NULL);
@@ -130,13 +120,13 @@ static int check_code(cnca_api_t *api, const char *mobile, int *pdone)
             return cnca_api_fail(api, "sms_wrong",
                                  apr_psprintf(p, "短信验证码错误，还可尝试%d次", left), extra);
         default:
-            cnca_api_audit(api, "sms.verify", "expired", api->sess->person_id, subject_of(api),
-                           masked(api, mobile));
+            cnca_api_audit(api, "sms.verify", "expired", api->sess->person_id,
+                           cnca_api_subject(api), cnca_api_mobile_detail(api, mobile));
             return cnca_api_fail(api, "sms_expired", NULL, NULL);
     }
     /* the applicant holds the phone: a proof of its own */
-    cnca_api_audit(api, "proof.sms", "pass", api->sess->person_id, subject_of(api),
-                   masked(api, mobile));
+    cnca_api_audit(api, "proof.sms", "pass", api->sess->person_id, cnca_api_subject(api),
+                   cnca_api_mobile_detail(api, mobile));
     *pdone = 0;
     return OK;
 }
@@ -147,7 +137,7 @@ static int login_if_verified(cnca_api_t *api, const char *mobile, int *pdone)
 {
     cnca_person_t *person = NULL;
     cnca_db_t *db;
-    const char *subject = subject_of(api);
+    const char *subject = cnca_api_subject(api);
     json_t *obj;
     apr_status_t rv;
 
@@ -169,7 +159,7 @@ static int login_if_verified(cnca_api_t *api, const char *mobile, int *pdone)
         return cnca_api_fail(api, "lookup_failed", NULL, NULL);
     }
     /* the flow (and its ID number) is over: the subject was taken before */
-    cnca_api_audit(api, "login", "ok", person->id, subject, masked(api, mobile));
+    cnca_api_audit(api, "login", "ok", person->id, subject, cnca_api_mobile_detail(api, mobile));
     obj = json_object();
     json_object_set_new(obj, "next", json_string("me"));
     return cnca_api_ok(api, obj);
@@ -190,7 +180,7 @@ int cnca_step_verify_mobile(cnca_api_t *api)
     if ((rc = check_code(api, mobile, &done)) != OK || done) {
         return rc;
     }
-    subject = subject_of(api);
+    subject = cnca_api_subject(api);
     if (!strcmp(sess->flow, CNCA_FLOW_LOGIN)) {
         if ((rc = login_if_verified(api, mobile, &done)) != OK || done) {
             return rc;
@@ -203,7 +193,7 @@ int cnca_step_verify_mobile(cnca_api_t *api)
     }
     if (rv != APR_SUCCESS || resp->result == CNCA_GW_ERROR) {
         cnca_api_audit(api, "proof.carrier", "error", sess->person_id, subject,
-                       masked(api, mobile));
+                       cnca_api_mobile_detail(api, mobile));
         return cnca_api_fail(api, gateway_error_code(sess), NULL, NULL);
     }
     sess->proof_sms_mobile = mobile;
@@ -211,7 +201,7 @@ int cnca_step_verify_mobile(cnca_api_t *api)
     obj = json_object();
     if (resp->result == CNCA_GW_FAIL) {
         cnca_api_audit(api, "proof.carrier", "fail", sess->person_id, subject,
-                       apr_pstrcat(api->r->pool, masked(api, mobile),
+                       apr_pstrcat(api->r->pool, cnca_api_mobile_detail(api, mobile),
                                    " reason=", resp->reason_code ? resp->reason_code : "-", NULL));
         json_object_set_new(obj, "realname", json_false());
         json_object_set_new(obj, "next", json_string("bank"));
@@ -219,7 +209,8 @@ int cnca_step_verify_mobile(cnca_api_t *api)
         return cnca_api_ok(api, obj);
     }
     sess->proof_carrier_mobile = mobile;
-    cnca_api_audit(api, "proof.carrier", "pass", sess->person_id, subject, masked(api, mobile));
+    cnca_api_audit(api, "proof.carrier", "pass", sess->person_id, subject,
+                   cnca_api_mobile_detail(api, mobile));
     if (!strcmp(sess->flow, CNCA_FLOW_CHANGE_MOBILE)) {
         json_decref(obj);
         return cnca_api_change_mobile(api, mobile);
@@ -257,8 +248,9 @@ int cnca_step_verify_bank(cnca_api_t *api)
     if ((rc = check_code(api, mobile, &done)) != OK || done) {
         return rc;
     }
-    subject = subject_of(api);
-    detail = apr_pstrcat(p, masked(api, mobile), " card=", cnca_mask_bank_card(p, card), NULL);
+    subject = cnca_api_subject(api);
+    detail = apr_pstrcat(p, cnca_api_mobile_detail(api, mobile),
+                         " card=", cnca_mask_bank_card(p, card), NULL);
     {
         const char *kv[] = {"name",   sess->name, "id-number", sess->id_number, "bank-card", card,
                             "mobile", mobile,     NULL};

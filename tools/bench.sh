@@ -53,38 +53,16 @@ fi
 
 # ---- the instance ----
 rm -rf "$run"
-mkdir -p "$run/logs"
+instance_files "$run"
 make -s -C "$top/bench" >/dev/null || die "building bench/ failed"
-umask 077
-openssl rand -hex 32 >"$run/master.key"
-openssl rand -hex 24 >"$run/gateway.secret"
-umask 022
-sqlite3 "$run/cnca.db" <"$top/sql/schema.sqlite.sql" >/dev/null
-sqlite3 "$run/cnca.db" <"$top/sql/sandbox.sqlite.sql" >/dev/null
 # one CA of each kind (issue_bench); the server's is the one for its key
 # algorithm, as `make run` pairs them
 for kind in ec sm2 rsa; do
     sh "$top/tools/devca.sh" "$kind" "$run/ca-$kind" >/dev/null
 done
-case "$alg" in
-    sm2) kind=sm2 ;;
-    rsa-*) kind=rsa ;;
-    *) kind=ec ;;
-esac
 mkdir -p "$run/ca"
-cp -p "$run/ca-$kind/ca.crt" "$run/ca-$kind/ca.key" "$run/ca/"
-
-if [ "$(id -u)" = 0 ]; then
-    user=cnca
-    id "$user" >/dev/null 2>&1 || user=nobody
-    chown -R "$user" "$run"
-    chmod 755 "$run"
-    mcuser="-u $user"
-else
-    user=$(id -un)
-    mcuser=""
-fi
-group=$(id -gn "$user")
+cp -p "$run/ca-$(ca_kind "$alg")/ca.crt" "$run/ca-$(ca_kind "$alg")/ca.key" "$run/ca/"
+instance_user "$run"
 port=$(free_port)
 mc_port=$(free_port)
 base="http://127.0.0.1:$port"

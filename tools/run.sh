@@ -8,29 +8,10 @@ port=${1:-8080}
 run="$top/run"
 . "$top/tools/testenv.sh"
 
-mkdir -p "$run/logs" "$run/ca"
-umask 077
-[ -s "$run/master.key" ] || openssl rand -hex 32 >"$run/master.key"
-[ -s "$run/gateway.secret" ] || openssl rand -hex 24 >"$run/gateway.secret"
-umask 022
-sqlite3 "$run/cnca.db" <"$top/sql/schema.sqlite.sql" >/dev/null
-sqlite3 "$run/cnca.db" <"$top/sql/sandbox.sqlite.sql" >/dev/null
+instance_files "$run"
 alg=${CNCA_KEY_ALG:-ec-p256}
-case "$alg" in sm2) kind=sm2 ;; rsa-*) kind=rsa ;; *) kind=ec ;; esac
-sh "$top/tools/devca.sh" "${CNCA_CA_KIND:-$kind}" "$run/ca" >/dev/null
-
-if [ "$(id -u)" = 0 ]; then
-    # httpd's children and memcached do not run as root
-    user=cnca
-    id "$user" >/dev/null 2>&1 || user=nobody
-    chown -R "$user" "$run"
-    chmod 755 "$run"
-    mcuser="-u $user"
-else
-    user=$(id -un)
-    mcuser=""
-fi
-group=$(id -gn "$user")
+sh "$top/tools/devca.sh" "${CNCA_CA_KIND:-$(ca_kind "$alg")}" "$run/ca" >/dev/null
+instance_user "$run"
 
 mc_port=$(free_port)
 # shellcheck disable=SC2086

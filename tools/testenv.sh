@@ -1,10 +1,50 @@
-# Sourced by tools/test.sh and tools/bench.sh: the things a test run needs
-# that are not httpd — keys, a fresh SQLite database, a dev CA, and memcached
-# on a free port — and their teardown. Runs as the unprivileged user.
+# Sourced by tools/test.sh, tools/run.sh and tools/bench.sh: the things a
+# test run needs that are not httpd — keys, a fresh SQLite database, a dev
+# CA, and memcached on a free port — and their teardown (runs as the
+# unprivileged user); and the run folder of a dev instance (make run, make
+# bench).
 
 free_port() {
     perl -MIO::Socket::INET -e \
         'my $s = IO::Socket::INET->new(Listen => 1, LocalAddr => "127.0.0.1", LocalPort => 0) or die; print $s->sockport, "\n"'
+}
+
+# instance_files RUN: RUN/logs, the keys (kept when there) and the SQLite
+# database of a dev instance
+instance_files() {
+    mkdir -p "$1/logs"
+    umask 077
+    [ -s "$1/master.key" ] || openssl rand -hex 32 >"$1/master.key"
+    [ -s "$1/gateway.secret" ] || openssl rand -hex 24 >"$1/gateway.secret"
+    umask 022
+    sqlite3 "$1/cnca.db" <"$top/sql/schema.sqlite.sql" >/dev/null
+    sqlite3 "$1/cnca.db" <"$top/sql/sandbox.sqlite.sql" >/dev/null
+}
+
+# ca_kind ALG: the kind of CA (tools/devca.sh) that issues keys of ALG
+ca_kind() {
+    case "$1" in
+        sm2) echo sm2 ;;
+        rsa-*) echo rsa ;;
+        *) echo ec ;;
+    esac
+}
+
+# instance_user RUN: sets user, group and mcuser (memcached's -u option) to
+# what httpd's children and memcached run as — not root: as root `cnca`
+# (or nobody), who then owns RUN
+instance_user() {
+    if [ "$(id -u)" = 0 ]; then
+        user=cnca
+        id "$user" >/dev/null 2>&1 || user=nobody
+        chown -R "$user" "$1"
+        chmod 755 "$1"
+        mcuser="-u $user"
+    else
+        user=$(id -un)
+        mcuser=""
+    fi
+    group=$(id -gn "$user")
 }
 
 testenv_setup() {

@@ -12,6 +12,7 @@ use utf8;
 use Apache::Test qw(-withtestmore);
 use lib 't/lib';
 use CncaTest;
+use CncaFlow qw(luhn_card);
 use Digest::SHA ();
 use Encode ();
 use HTTP::Request ();
@@ -137,17 +138,6 @@ sub gateway_error_ok {
         ok($secs >= $TIMEOUT - 0.3, sprintf('%s: after the timeout (%.2f s), not at once', $label,
                 $secs));
     }
-}
-
-# A bank card number that passes the Luhn check.
-sub luhn_card {
-    my $body = '622202' . join('', map { int(rand(10)) } 1 .. 12);
-    my ($sum, $i) = (0, 0);
-    for my $d (reverse split //, $body) {
-        my $v = $i++ % 2 == 0 ? $d * 2 : $d;
-        $sum += $v > 9 ? $v - 9 : $v;
-    }
-    return $body . ((10 - $sum % 10) % 10);
 }
 
 sub applicant {

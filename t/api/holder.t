@@ -10,11 +10,6 @@ use lib 't/lib';
 use CncaTest;
 use CncaHolder;
 
-my $MSG_NOT_REALNAME =
-  '您的手机未能通过实名认证，请点击“确定”进行银行卡认证，若更换其他手机，请点击“取消”';
-my $MSG_BANK_PASSED =
-  '您已通过银行卡认证，确认使用你银行卡开户时预留在银行的手机号码作为申领数字证书手机号码';
-
 sub audits {
     my ($event, $outcome, $person_id) = @_;
     return CncaTest::db_count(
@@ -60,7 +55,7 @@ my $state = durable_state();
     is($me_res->code, 200, 'login: /me 200');
     is($me->{mobile}, masked_mobile($who->{mobile}), 'login: /me shows the verified mobile');
     is($me->{certificate}{serial}, $who->{serial}, 'login: /me shows the certificate');
-    ok(json_of($c->get('/session'))->{logged_in}, 'login: /session says logged in');
+    is_json_bool(json_of($c->get('/session'))->{logged_in}, 1, 'login: /session says logged in');
     is(audits('login', 'ok', $pid), $logins + 1, 'login: audited');
     is(durable_state(), $state, 'login: the database is as it was');
 
@@ -72,6 +67,7 @@ my $state = durable_state();
     is($old->get('/me')->code, 401, 'login: the pre-login cookie is refused on /me');
 
     # logout, then /me: 401, and the session is gone server-side
+    my $logouts = audits('logout', 'ok', $pid);
     ($r, $d) = $c->post('/logout', undef);
     is($r->code, 200, 'logout: 200');
     is($d->{next}, 'index', 'logout: next index');
@@ -83,7 +79,7 @@ my $state = durable_state();
     is(json_of($r)->{error}, 'no_session', 'logout then /me: no_session');
     ($r) = $c->get('/me');
     is($r->code, 401, 'logout: the same browser gets 401 on /me');
-    ok(audits('logout', 'ok', $pid) >= 1, 'logout: audited');
+    is(audits('logout', 'ok', $pid), $logouts + 1, 'logout: audited');
     is(durable_state(), $state, 'logout: the database is as it was');
 }
 
@@ -98,7 +94,7 @@ my $first_mobile = $who->{mobile};
     is($r->code, 200, 'new real-name mobile: /login 200');
     ($r, $d) = prove_mobile($c, $new);
     is($r->code, 200, 'new real-name mobile: SMS step 200');
-    ok($d->{realname}, 'new real-name mobile: the carrier confirms it');
+    is_json_bool($d->{realname}, 1, 'new real-name mobile: the carrier confirms it');
     is($d->{next}, 'face', 'new real-name mobile: next face');
     is($c->get('/me')->code, 401, 'new real-name mobile: not logged in before face and confirm');
     is(person_row($pid)->{mobile}, $who->{mobile}, 'new real-name mobile: not changed yet');
@@ -111,6 +107,7 @@ my $first_mobile = $who->{mobile};
     my $sid = $c->cookie_value;
     ($r, $d) = $c->post('/confirm', { mobile => other_mobile('139', $new, $who->{mobile}) });
     is($r->code, 409, 'new real-name mobile: /confirm with another mobile is refused');
+    is($d->{error}, 'wrong_step', 'new real-name mobile: another mobile: wrong_step');
     my $changes = audits('mobile.change', 'ok', $pid);
     ($r, $d) = $c->post('/confirm', { mobile => $new });
     is($r->code, 200, 'new real-name mobile: /confirm 200');
@@ -139,22 +136,20 @@ my $first_mobile = $who->{mobile};
     my $c = client();
     my ($r, $d) = login_start($c, $who, $typed);
     is($r->code, 200, 'new non-real-name mobile: /login 200');
-    ($r, $d) = prove_mobile($c, $typed);
-    is($r->code, 200, 'new non-real-name mobile: SMS step 200');
-    ok(defined $d->{realname} && !$d->{realname}, 'new non-real-name mobile: realname false');
-    is($d->{next}, 'bank', 'new non-real-name mobile: next bank');
-    is($d->{message}, $MSG_NOT_REALNAME, "new non-real-name mobile: the manual's message");
+    went_to_bank(prove_mobile($c, $typed), 'new non-real-name mobile');
     ($r, $d) = $c->post('/face/start', {});
     is($r->code, 409, 'new non-real-name mobile: no face check before the bank step');
+    is($d->{error}, 'wrong_step', 'new non-real-name mobile: face before bank: wrong_step');
     ($r, $d) = prove_bank($c, $card, $bank);
     is($r->code, 200, 'new non-real-name mobile: bank step 200');
     is($d->{next}, 'face', 'new non-real-name mobile: next face');
     is($d->{mobile}, $bank, 'new non-real-name mobile: the bank-reserved mobile is the one');
-    is($d->{message}, $MSG_BANK_PASSED, "new non-real-name mobile: the manual's message");
+    is($d->{message}, CncaFlow::MSG_BANK_PASSED, "new non-real-name mobile: the manual's message");
     my $loc = prove_face($c);
     like($loc // '', qr{/face-done\.html$}, 'new non-real-name mobile: face passed');
     ($r, $d) = $c->post('/confirm', { mobile => $typed });
     is($r->code, 409, 'new non-real-name mobile: the unproven typed mobile cannot be confirmed');
+    is($d->{error}, 'wrong_step', 'new non-real-name mobile: the typed mobile: wrong_step');
     is(person_row($pid)->{mobile}, $who->{mobile}, 'new non-real-name mobile: not changed yet');
     my $notices_before = scalar @{ notices($who->{mobile}) };
     my $sid = $c->cookie_value;
@@ -172,6 +167,7 @@ my $first_mobile = $who->{mobile};
     # --- signature change (manual 4 (1)), every source, each replacing the last
     my $before = $c->get('/me/signature.png')->decoded_content(charset => 'none');
     my $n = 0;
+    my $sets = audits('signature.set', 'ok', $pid);
     for my $source (qw(handwrite upload photo)) {
         my $img = png(240 + 40 * $n++, 120);
         ($r, $d) = $c->post("/me/signature?source=$source", $img, type => 'image/png');
@@ -190,8 +186,8 @@ my $first_mobile = $who->{mobile};
             "signature ($source): what is served is what is stored");
         $before = $served->decoded_content(charset => 'none');
     }
-    ok(json_of($c->get('/me'))->{has_signature}, 'signature: /me has_signature');
-    ok(audits('signature.set', 'ok', $pid) >= 3, 'signature: each change audited');
+    is_json_bool(json_of($c->get('/me'))->{has_signature}, 1, 'signature: /me has_signature');
+    is(audits('signature.set', 'ok', $pid), $sets + 3, 'signature: each change audited');
 
     # a bad image changes nothing
     my $sig_state = durable_state();

@@ -27,9 +27,8 @@ is($s->{flow}, 'apply', 'the session holds the apply flow');
 is($s->{mobile}, $mobile, 'and the flow mobile');
 is($s->{step}, 'apply-verify', 'standing at the captcha/SMS step');
 is(persons(), $persons_before, 'nothing written to persons by /apply');
-my ($hash_rows) = $dbh->selectrow_array(
-    q{SELECT COUNT(*) FROM audit WHERE event = 'apply' AND outcome = 'no_certificate'});
-ok($hash_rows >= 1, 'audited');
+is(audit_count(event => 'apply', outcome => 'no_certificate', subject => CncaTest::id_hash($id)),
+    1, 'audited, under the keyed ID hash');
 my ($leak) = $dbh->selectrow_array(
     'SELECT COUNT(*) FROM audit WHERE detail LIKE ? OR subject LIKE ? OR detail LIKE ?',
     undef, "%$id%", "%$id%", "%$mobile%");

@@ -13,9 +13,6 @@ use lib 't/lib';
 use CncaTest;
 use CncaHolder;
 
-my $MSG_NOT_REALNAME =
-  '您的手机未能通过实名认证，请点击“确定”进行银行卡认证，若更换其他手机，请点击“取消”';
-
 sub changes {
     my ($person_id) = @_;
     return CncaTest::db_count(q{SELECT COUNT(*) FROM audit WHERE event = 'mobile.change'}
@@ -28,10 +25,10 @@ sub is_notice {
     my $n = notices($old);
     is(scalar @$n, $count, "$name: the old number got the notice");
     my $text = @$n ? $n->[0]{text} : '';
-    like($text, qr/^【大家签】/, "$name: the notice is signed 【大家签】");
-    ok(index($text, masked_mobile($new)) >= 0, "$name: the notice names the new number masked");
-    ok(index($text, $new) < 0, "$name: not the full new number");
-    like($text, qr/962600/, "$name: with the hotline");
+    is($text, '【大家签】您的上海建筑业个人数字证书验证手机已变更为' . masked_mobile($new)
+          . '。如非本人操作，请致电962600。',
+        "$name: the notice: signed 【大家签】, the new number masked, the hotline");
+    unlike($text, qr/\Q$new\E/, "$name: not the full new number");
     is(scalar @{ notices($new) }, 0, "$name: the new number gets no notice");
 }
 
@@ -77,7 +74,7 @@ my $pid = $who->{person_id};
     ($r, $d) = send_sms($c, $new);
     is($r->code, 200, 'real-name: the code is sent to the new number');
     my $code = sms_code($new);
-    ok($code, 'real-name: the new number got the code');
+    like($code // '', qr/^[0-9]{6}$/, 'real-name: the new number got the code');
     my $wrong = sprintf('%06d', ($code + 1) % 1_000_000);
     ($r, $d) = $c->post('/verify/mobile', { sms_code => $wrong, agree => JSON::PP::true });
     is($r->code, 400, 'real-name: a wrong SMS code is refused');
@@ -122,16 +119,14 @@ my $pid = $who->{person_id};
 
     my ($r, $d) = $c->post('/me/mobile', { mobile => $new });
     is($r->code, 200, 'non-real-name: POST /me/mobile 200');
-    ($r, $d) = prove_mobile($c, $new);
-    is($r->code, 200, 'non-real-name: SMS step 200');
-    ok(defined $d->{realname} && !$d->{realname}, 'non-real-name: realname false');
-    is($d->{next}, 'bank', 'non-real-name: next bank');
-    is($d->{message}, $MSG_NOT_REALNAME, "non-real-name: the manual's message");
+    went_to_bank(prove_mobile($c, $new), 'non-real-name');
     is(durable_state(), $state, 'non-real-name: nothing changed by the carrier refusal');
     ($r, $d) = $c->post('/face/start', {});
     is($r->code, 409, 'non-real-name: no face check before the bank check');
+    is($d->{error}, 'wrong_step', 'non-real-name: face before bank: wrong_step');
     ($r, $d) = $c->post('/confirm', { mobile => $new });
     is($r->code, 409, 'non-real-name: no confirm before the bank check');
+    is($d->{error}, 'wrong_step', 'non-real-name: confirm before bank: wrong_step');
 
     allow_sms($new);
     ($r, $d) = prove_bank($c, $card, $new);
@@ -176,6 +171,7 @@ my $pid = $who->{person_id};
     like(prove_face($c) // '', qr{/face-done\.html$}, 'bank mobile: face passed');
     ($r, $d) = $c->post('/confirm', { mobile => $typed });
     is($r->code, 409, 'bank mobile: the typed number was not proven: refused');
+    is($d->{error}, 'wrong_step', 'bank mobile: the typed number: wrong_step');
     is(person_row($pid)->{mobile}, $old, 'bank mobile: unchanged by the refusal');
     ($r, $d) = $c->post('/confirm', { mobile => $bank });
     is($r->code, 200, 'bank mobile: confirm the bank-reserved mobile');

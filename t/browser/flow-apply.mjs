@@ -4,10 +4,6 @@
 import assert from 'node:assert/strict';
 import * as L from './lib.mjs';
 
-const NOT_APPLIED = '您尚未申请数字证书';
-const NOT_REALNAME = '您的手机未能通过实名认证，请点击“确定”进行银行卡认证，若更换其他手机，请点击“取消”';
-const PASSED = '您已通过银行卡认证，确认使用你银行卡开户时预留在银行的手机号码作为申领数字证书手机号码';
-const ACCEPTED = '您的证书申请已受理，证书正在签发中。请设置您的个性签名图片';
 
 export default function register(test) {
   L.flowTest(test, 'manual 3.1: real-name mobile, face, handwritten signature, information page', async (page) => {
@@ -17,13 +13,8 @@ export default function register(test) {
     await L.screen(page, '3.1-01-index');
     await L.link(page, '新申请证书').click();
     await page.waitForURL(/\/apply\.html/);
-    await L.fillIdentity(page, p);
-    await L.screen(page, '3.1-02-apply');
-    await L.button(page, '提交').click();
-    await page.getByText(NOT_APPLIED).waitFor();
-    await L.screen(page, '3.1-03-not-applied');
-    await L.link(page, '现在申请证书').click();
-    await page.waitForURL(/\/apply-verify\.html/);
+    await L.identityAnswer(page, p, L.NOT_APPLIED, { filled: '3.1-02-apply', screenName: '3.1-03-not-applied',
+      go: '现在申请证书', to: /\/apply-verify\.html/ });
     await page.waitForFunction((m) => document.querySelector('#mobile').value === m, p.mobile);
     await L.smsStep(page, cap, p.mobile, { screenName: '3.1-04-verify' });
     await L.button(page, '提交').click();
@@ -31,7 +22,7 @@ export default function register(test) {
     await page.getByText(L.spaced(p.mobile)).waitFor();
     await L.screen(page, '3.1-06-confirm');
     await L.button(page, '确定').click();
-    await page.getByRole('alertdialog').getByText(ACCEPTED).waitFor();
+    await page.getByRole('alertdialog').getByText(L.ACCEPTED, { exact: true }).waitFor();
     await L.screen(page, '3.1-07-accepted');
     await L.dialogButton(page, '确定').click();
     await L.setSignature(page, 'handwrite', p,
@@ -41,8 +32,8 @@ export default function register(test) {
     await L.link(page, '查看个人信息').click();
     const me = await L.checkMe(page, p, '3.1-10-me');
     assert.equal(me.name, p.name);
-    assert.ok(me.id.startsWith(p.id_number.slice(0, 2)) && me.id.includes('*'), 'ID not masked: ' + me.id);
-    assert.ok(me.mobile.endsWith(p.mobile.slice(-4)) && !me.mobile.includes(p.mobile), 'mobile: ' + me.mobile);
+    assert.equal(me.id, L.maskedId(p.id_number));
+    assert.equal(me.mobile, L.maskedMobile(p.mobile));
     assert.match(me.serial, /\S{8,}/);
     assert.match(me.from, /^\d{4}-\d{2}-\d{2}$/);
     assert.match(me.to, /^\d{4}-\d{2}-\d{2}$/);
@@ -55,14 +46,10 @@ export default function register(test) {
     const cap = L.captchas(page);
     await page.goto(L.BASE + '/cnca/index.html');
     await L.link(page, '新申请证书').click();
-    await L.fillIdentity(page, p);
-    await L.button(page, '提交').click();
-    await page.getByText(NOT_APPLIED).waitFor();
-    await L.link(page, '现在申请证书').click();
-    await page.waitForURL(/\/apply-verify\.html/);
+    await L.identityAnswer(page, p, L.NOT_APPLIED, { go: '现在申请证书', to: /\/apply-verify\.html/ });
     await L.smsStep(page, cap, p.mobile);
     await L.button(page, '提交').click();
-    await page.getByRole('alertdialog').getByText(NOT_REALNAME).waitFor();
+    await page.getByRole('alertdialog').getByText(L.NOT_REALNAME, { exact: true }).waitFor();
     await L.screen(page, '3.2-05-not-realname');
     await L.dialogButton(page, '确定').click();
     await page.waitForURL(/\/bank\.html/);
@@ -70,19 +57,19 @@ export default function register(test) {
     await page.getByLabel('手机号码').fill(bankMobile);
     await L.smsStep(page, cap, bankMobile, { screenName: '3.2-06-bank' });
     await L.button(page, '提交').click();
-    await page.getByRole('alertdialog').getByText(PASSED).waitFor();
+    await page.getByRole('alertdialog').getByText(L.BANK_PASSED, { exact: true }).waitFor();
     await L.screen(page, '3.2-06-bank-passed');
     await L.dialogButton(page, '确定').click();
     await L.faceStep(page, null);
     await page.getByText(L.spaced(bankMobile)).waitFor();
     await L.screen(page, '3.2-08-confirm');
     await L.button(page, '确定').click();
-    await page.getByRole('alertdialog').getByText(ACCEPTED).waitFor();
+    await page.getByRole('alertdialog').getByText(L.ACCEPTED, { exact: true }).waitFor();
     await L.dialogButton(page, '确定').click();
     await L.setSignature(page, 'upload', p, { set: '3.1-08-2-upload' });
     await page.waitForURL(/\/terms\.html/);
     await L.link(page, '查看个人信息').click();
     const me = await L.checkMe(page, p, '3.2-12-me');
-    assert.ok(me.mobile.endsWith(bankMobile.slice(-4)), 'the certificate mobile is the bank-reserved one: ' + me.mobile);
+    assert.equal(me.mobile, L.maskedMobile(bankMobile), 'the certificate mobile is the bank-reserved one');
   });
 }

@@ -6,8 +6,6 @@ import assert from 'node:assert/strict';
 import * as L from './lib.mjs';
 import { enrollHolder, loggedIn } from './api-client.mjs';
 
-const NOT_REALNAME = '您的手机未能通过实名认证，请点击“确定”进行银行卡认证，若更换其他手机，请点击“取消”';
-const PASSED = '您已通过银行卡认证，确认使用你银行卡开户时预留在银行的手机号码作为申领数字证书手机号码';
 
 /* A holder, logged in, on me.html. */
 async function asHolder(page, holder) {
@@ -55,17 +53,13 @@ export default function register(test) {
     }
     await L.button(page, '提交').click();
     const me = await L.checkMe(page, p, '4-me');
-    assert.ok(me.mobile.endsWith(p.mobile.slice(-4)));
+    assert.equal(me.mobile, L.maskedMobile(p.mobile));
   }, { timeout: 180000 });
 
   L.flowTest(test, 'manual 4: login without a certificate shows 您尚未申请数字证书', async (page) => {
     await page.goto(L.BASE + '/cnca/login.html');
-    await L.fillIdentity(page, L.person('139'));
-    await L.button(page, '提交').click();
-    await page.getByText('您尚未申请数字证书').waitFor();
-    await L.screen(page, '4-no-certificate');
-    await L.link(page, '现在申请证书').click();
-    await page.waitForURL(/\/apply\.html/);
+    await L.identityAnswer(page, L.person('139'), L.NOT_APPLIED,
+      { screenName: '4-no-certificate', go: '现在申请证书', to: /\/apply\.html/ });
   });
 
   L.flowTest(test, 'manual 4 (2): change the mobile to a new real-name mobile', async (page) => {
@@ -84,7 +78,7 @@ export default function register(test) {
     await L.smsStep(page, cap, fresh, { screenName: '4-2-verify' });
     await L.button(page, '提交').click();
     const me = await L.checkMe(page, holder.person, '4-2-me');
-    assert.ok(me.mobile.endsWith(fresh.slice(-4)), 'mobile not changed: ' + me.mobile);
+    assert.equal(me.mobile, L.maskedMobile(fresh), 'mobile not changed');
   });
 
   L.flowTest(test, 'manual 4 (2): a non-real-name new mobile goes through bank card, face and confirm', async (page) => {
@@ -99,7 +93,7 @@ export default function register(test) {
     await page.waitForURL(/\/apply-verify\.html/);
     await L.smsStep(page, cap, fresh);
     await L.button(page, '提交').click();
-    await page.getByRole('alertdialog').getByText(NOT_REALNAME).waitFor();
+    await page.getByRole('alertdialog').getByText(L.NOT_REALNAME, { exact: true }).waitFor();
     await L.dialogButton(page, '确定').click();
     await page.waitForURL(/\/bank\.html/);
     await page.getByRole('heading', { name: '修改手机号码' }).waitFor();
@@ -107,13 +101,13 @@ export default function register(test) {
     await page.getByLabel('手机号码').fill(bankMobile);
     await L.smsStep(page, cap, bankMobile, { screenName: '4-2-bank' });
     await L.button(page, '提交').click();
-    await page.getByRole('alertdialog').getByText(PASSED).waitFor();
+    await page.getByRole('alertdialog').getByText(L.BANK_PASSED, { exact: true }).waitFor();
     await L.dialogButton(page, '确定').click();
     await L.faceStep(page, null);
     await page.getByText(L.spaced(bankMobile)).waitFor();
     await L.button(page, '确定').click();
     const me = await L.checkMe(page, holder.person);
-    assert.ok(me.mobile.endsWith(bankMobile.slice(-4)), 'the new mobile is the bank-reserved one: ' + me.mobile);
+    assert.equal(me.mobile, L.maskedMobile(bankMobile), 'the new mobile is the bank-reserved one');
   });
 
   L.flowTest(test, 'manual 4 (1): a holder sets a new signature by photo (拍摄签名)', async (page) => {

@@ -80,6 +80,13 @@ async function shot(page, name) {
   await page.screenshot({ path: path.join(ARTIFACTS, name + '.png'), fullPage: true });
 }
 
+/* The manual's answers, word for word. */
+const NOT_APPLIED = '您尚未申请数字证书';
+const HAS_CERTIFICATE = '您已取得上海建筑业个人数字证书，请选择“我已有证书”';
+const NOT_REALNAME = '您的手机未能通过实名认证，请点击“确定”进行银行卡认证，若更换其他手机，请点击“取消”';
+const BANK_PASSED = '您已通过银行卡认证，确认使用你银行卡开户时预留在银行的手机号码作为申领数字证书手机号码';
+const ACCEPTED = '您的证书申请已受理，证书正在签发中。请设置您的个性签名图片';
+
 /* The screens of the manual (and the error screens it describes), by the
  * name their screenshot gets: t/artifacts/screen-NAME.png. */
 const SCREENS = {
@@ -117,7 +124,7 @@ const SCREENS = {
   '4-2-me': '4 (2): the information page with the new mobile',
   '5-terms-of-use': '5: 上海建筑业个人数字证书使用条款',
   '6-help': '6: 常见问题 and 6.7 异常提示说明',
-  'error-has-certificate': '您已取得上海建筑业个人数字证书，请选择“我已有证书”',
+  'error-has-certificate': HAS_CERTIFICATE,
   'error-sms-wrong': '短信验证码错误, next to the field',
   'error-captcha-wrong': '图形验证码错误, next to the field',
   'error-too-many-requests': '操作过于频繁 (429) in a dialog',
@@ -307,6 +314,11 @@ function person(prefix = '139', surname = SURNAMES[rnd(SURNAMES.length)]) {
 /* 13912345678 → 139 1234 5678, as confirm.html shows it. */
 const spaced = (m) => m.replace(/^(\d{3})(\d{4})(\d{4})$/, '$1 $2 $3');
 
+/* As api/me masks them (mod_cnca/cnca_mask.c): 139****5678 and
+ * 3101**********123X. */
+const maskedMobile = (m) => m.slice(0, 3) + '****' + m.slice(-4);
+const maskedId = (id) => id.slice(0, 4) + '*'.repeat(10) + id.slice(-4).toUpperCase();
+
 /* ---- the sandbox: captcha answers and SMS codes ---- */
 
 /* Records the X-CNCA-Sandbox-Captcha header of every captcha image. */
@@ -354,6 +366,21 @@ async function fillIdentity(page, p) {
   await page.getByLabel('姓名').fill(p.name);
   await page.getByLabel('身份证号码').fill(p.id_number);
   await page.getByLabel('手机号码').fill(p.mobile);
+}
+
+/* On an identity page (apply.html, login.html): the person's details
+ * (the screen `filled`), 提交, the answer box with exactly `message` (the
+ * screen `screenName`); then its link `go` and the page `to` (a RegExp of
+ * the URL) it leads to. */
+async function identityAnswer(page, p, message, { filled, screenName, go, to } = {}) {
+  await fillIdentity(page, p);
+  if (filled) await screen(page, filled);
+  await button(page, '提交').click();
+  await page.locator('#result-msg').getByText(message, { exact: true }).waitFor();
+  if (screenName) await screen(page, screenName);
+  if (!go) return;
+  await link(page, go).click();
+  await page.waitForURL(to);
 }
 
 const isSmsPost = (r) => r.request().method() === 'POST' && /\/api\/sms$/.test(new URL(r.url()).pathname);
@@ -530,8 +557,9 @@ async function checkMe(page, p, screenName) {
 
 export {
   ROOT, HTDOCS, ARTIFACTS, PAGES, BASE, CSP, CONCURRENCY, SCREENS,
+  NOT_APPLIED, HAS_CERTIFICATE, NOT_REALNAME, BANK_PASSED, ACCEPTED,
   sleep, waitFor, phone, shot, screen, startStatic, staticBase, closeAll, stubApi, session, ME,
-  apiUnavailable, flowTest, person, mobile, cardNumber, idNumber, spaced,
-  captchas, smsList, smsCode, button, link, dialogButton, fillIdentity, smsStep, faceStep,
+  apiUnavailable, flowTest, person, mobile, cardNumber, idNumber, spaced, maskedMobile, maskedId,
+  captchas, smsList, smsCode, button, link, dialogButton, fillIdentity, identityAnswer, smsStep, faceStep,
   drawSignature, namePng, setSignature, checkMe,
 };

@@ -10,6 +10,20 @@ const fail = (status, error, message, extra = {}) => ({ status, body: { ok: fals
 const json = (call) => JSON.parse(call.body.toString());
 const only = (calls, name) => calls.filter((c) => c.name === name);
 
+/* 提交 on signature.html with the image set (the screenshot `shotName`):
+ * the page goes on to `next`, and the one POST me/signature carries
+ * ?source=SOURCE and a PNG; returns that body. */
+async function submitSignature(page, calls, { shotName, source, next }) {
+  await L.shot(page, shotName);
+  await L.button(page, '提交').click();
+  await page.waitForURL(new RegExp('/' + next + '\\.html$'));
+  const posts = only(calls, 'POST me/signature');
+  assert.equal(posts.length, 1, 'POST me/signature');
+  assert.equal(posts[0].query, '?source=' + source);
+  assert.equal(posts[0].headers['content-type'], 'image/png');
+  return posts[0].body;
+}
+
 export default function register(test) {
   /* A phone on `page` with the API stubbed by routes; runs fn(page, calls). */
   function pageTest(name, page, routes, fn) {
@@ -42,8 +56,9 @@ export default function register(test) {
   pageTest('apply: checks fields, posts with CSRF, shows 您尚未申请数字证书 and its buttons', 'apply.html',
     { 'POST apply': { ok: true, has_certificate: false, next: 'apply-verify' } }, async (page, calls) => {
       await L.button(page, '提交').click();
-      await page.locator('#err-name').getByText('请输入姓名').waitFor();
-      assert.ok(await page.locator('#err-id_number').isVisible());
+      await page.locator('#err-name').getByText('请输入姓名', { exact: true }).waitFor();
+      await page.locator('#err-id_number').getByText('请输入正确的18位身份证号码', { exact: true }).waitFor();
+      await page.locator('#err-mobile').getByText('请输入正确的11位手机号码', { exact: true }).waitFor();
       assert.equal(only(calls, 'POST apply').length, 0, 'sent with empty fields');
       const p = L.person();
       await L.fillIdentity(page, { ...p, id_number: p.id_number.slice(0, 17) + (p.id_number[17] === '0' ? '1' : '0') });
@@ -51,7 +66,7 @@ export default function register(test) {
       await page.locator('#err-id_number').getByText('请输入正确的18位身份证号码').waitFor();
       await page.getByLabel('身份证号码').fill(p.id_number.toLowerCase());
       await L.button(page, '提交').click();
-      await page.getByText('您尚未申请数字证书').waitFor();
+      await page.locator('#result-msg').getByText(L.NOT_APPLIED, { exact: true }).waitFor();
       await L.shot(page, 'pages-apply-not-applied');
       const [call] = only(calls, 'POST apply');
       assert.equal(call.headers['x-cnca-csrf'], 'csrf-token');
@@ -61,27 +76,19 @@ export default function register(test) {
       await L.button(page, '重新输入信息').click();
       assert.equal(await page.getByLabel('姓名').inputValue(), '');
       assert.ok(await L.button(page, '提交').isVisible());
-      await L.fillIdentity(page, p);
-      await L.button(page, '提交').click();
-      await L.link(page, '现在申请证书').click();
-      await page.waitForURL(/\/apply-verify\.html$/);
+      await L.identityAnswer(page, p, L.NOT_APPLIED, { go: '现在申请证书', to: /\/apply-verify\.html$/ });
     });
 
   pageTest('apply: has_certificate shows the message and a way to 我已有证书', 'apply.html',
-    { 'POST apply': fail(409, 'has_certificate', '您已取得上海建筑业个人数字证书，请选择“我已有证书”', { next: 'login' }) },
+    { 'POST apply': fail(409, 'has_certificate', L.HAS_CERTIFICATE, { next: 'login' }) },
     async (page) => {
-      await L.fillIdentity(page, L.person());
-      await L.button(page, '提交').click();
-      await page.getByText('您已取得上海建筑业个人数字证书，请选择“我已有证书”').waitFor();
-      await L.link(page, '我已有证书').click();
-      await page.waitForURL(/\/login\.html$/);
+      await L.identityAnswer(page, L.person(), L.HAS_CERTIFICATE,
+        { go: '我已有证书', to: /\/login\.html$/ });
     });
 
   pageTest('login: no_certificate shows 您尚未申请数字证书 with a link to apply', 'login.html',
-    { 'POST login': fail(404, 'no_certificate', '您尚未申请数字证书') }, async (page) => {
-      await L.fillIdentity(page, L.person());
-      await L.button(page, '提交').click();
-      await page.getByText('您尚未申请数字证书').waitFor();
+    { 'POST login': fail(404, 'no_certificate', L.NOT_APPLIED) }, async (page) => {
+      await L.identityAnswer(page, L.person(), L.NOT_APPLIED);
       await L.shot(page, 'pages-login-no-certificate');
       await L.link(page, '现在申请证书').click();
       await page.waitForURL(/\/apply\.html$/);
@@ -93,7 +100,7 @@ export default function register(test) {
       await page.waitForFunction(() => document.querySelector('#mobile').value === '13912345678');
       assert.equal(await page.getByLabel('手机号码').getAttribute('readonly'), '');
       await L.button(page, '获取验证码').click();
-      await page.locator('#err-captcha').getByText('请输入四位数字图形验证码').waitFor();
+      await page.locator('#err-captcha').getByText('请输入四位数字图形验证码', { exact: true }).waitFor();
       await page.getByRole('textbox', { name: /^图形验证码/ }).fill('6160');
       await L.button(page, '获取验证码').click();
       const counting = page.getByRole('button', { name: /^重新获取验证码\((60|59)\)$/ });
@@ -112,7 +119,7 @@ export default function register(test) {
     async (page, calls) => {
       await page.getByRole('textbox', { name: /^图形验证码/ }).fill('1234');
       await L.button(page, '获取验证码').click();
-      await page.locator('#err-captcha').getByText('图形验证码错误').waitFor();
+      await page.locator('#err-captcha').getByText('图形验证码错误', { exact: true }).waitFor();
       assert.equal(only(calls, 'GET captcha').length, 2);
       assert.ok(await L.button(page, '获取验证码').isEnabled());
     });
@@ -126,28 +133,27 @@ export default function register(test) {
   }, async (page, calls) => {
     await page.getByLabel('短信验证码').fill('123456');
     await L.button(page, '提交').click();
-    await page.locator('#err-agree').getByText('请阅读并同意使用条款').waitFor();
+    await page.locator('#err-agree').getByText('请阅读并同意使用条款', { exact: true }).waitFor();
     await page.getByLabel('我已阅读并同意使用条款').check();
     await L.button(page, '提交').click();
     await L.button(page, '提交').click({ force: true, timeout: 2000 }).catch(() => {});
     await page.getByLabel('短信验证码').press('Enter');
-    await page.locator('#err-sms_code').getByText('短信验证码错误，还可尝试4次').waitFor();
+    await page.locator('#err-sms_code').getByText('短信验证码错误，还可尝试4次', { exact: true }).waitFor();
     await L.shot(page, 'pages-apply-verify-sms-wrong');
     assert.equal(only(calls, 'POST verify/mobile').length, 1, 'submitted more than once');
     assert.deepEqual(json(only(calls, 'POST verify/mobile')[0]), { sms_code: '123456', agree: true });
     assert.equal(await page.getByLabel('短信验证码').getAttribute('aria-invalid'), 'true');
   });
 
-  const NOT_REALNAME = '您的手机未能通过实名认证，请点击“确定”进行银行卡认证，若更换其他手机，请点击“取消”';
   for (const [flow, back] of [['apply', 'apply'], ['login', 'login'], ['change-mobile', 'mobile']]) {
     pageTest(`apply-verify (${flow}): not real-name dialog, 取消 goes to ${back}.html`, 'apply-verify.html', {
       'GET session': sess({ step: 'apply-verify', flow, logged_in: flow === 'change-mobile' }),
-      'POST verify/mobile': { ok: true, realname: false, next: 'bank', message: NOT_REALNAME },
+      'POST verify/mobile': { ok: true, realname: false, next: 'bank', message: L.NOT_REALNAME },
     }, async (page) => {
       await page.getByLabel('短信验证码').fill('123456');
       await page.getByLabel('我已阅读并同意使用条款').check();
       await L.button(page, '提交').click();
-      await page.getByRole('alertdialog').getByText(NOT_REALNAME).waitFor();
+      await page.getByRole('alertdialog').getByText(L.NOT_REALNAME, { exact: true }).waitFor();
       await L.shot(page, 'pages-not-realname-' + flow);
       await L.button(page, '取消').click();
       await page.waitForURL(new RegExp('/' + back + '\\.html$'));
@@ -156,7 +162,7 @@ export default function register(test) {
 
   pageTest('apply-verify: not real-name dialog, 确定 goes to bank.html', 'apply-verify.html', {
     'GET session': sess({ step: 'apply-verify' }),
-    'POST verify/mobile': { ok: true, realname: false, next: 'bank', message: NOT_REALNAME },
+    'POST verify/mobile': { ok: true, realname: false, next: 'bank', message: L.NOT_REALNAME },
   }, async (page) => {
     await page.getByLabel('短信验证码').fill('123456');
     await page.getByLabel('我已阅读并同意使用条款').check();
@@ -165,11 +171,10 @@ export default function register(test) {
     await page.waitForURL(/\/bank\.html$/);
   });
 
-  const PASSED = '您已通过银行卡认证，确认使用你银行卡开户时预留在银行的手机号码作为申领数字证书手机号码';
   pageTest('bank: card, reserved mobile, SMS; the success dialog leads to face.html', 'bank.html', {
     'GET session': sess({ step: 'bank' }),
     'POST sms': { ok: true, resend_after: 60 },
-    'POST verify/bank': { ok: true, next: 'face', mobile: '13800001111', message: PASSED },
+    'POST verify/bank': { ok: true, next: 'face', mobile: '13800001111', message: L.BANK_PASSED },
   }, async (page, calls) => {
     assert.equal(await page.getByLabel('银行卡号').getAttribute('placeholder'), '请输入您的银行卡号码');
     assert.equal(await page.getByLabel('手机号码').getAttribute('placeholder'), '请输入银行卡开户时预留手机号码');
@@ -183,7 +188,7 @@ export default function register(test) {
     await page.getByLabel('短信验证码').fill('654321');
     await page.getByLabel('我已阅读并同意使用条款').check();
     await L.button(page, '提交').click();
-    await page.getByRole('alertdialog').getByText(PASSED).waitFor();
+    await page.getByRole('alertdialog').getByText(L.BANK_PASSED, { exact: true }).waitFor();
     await L.shot(page, 'pages-bank-passed');
     assert.deepEqual(json(only(calls, 'POST verify/bank')[0]),
       { card_number: card, mobile: '13800001111', sms_code: '654321', agree: true });
@@ -219,15 +224,14 @@ export default function register(test) {
     await page.waitForURL(/\/confirm\.html$/);
   });
 
-  const ACCEPTED = '您的证书申请已受理，证书正在签发中。请设置您的个性签名图片';
   pageTest('confirm: shows the mobile; 确定 issues, the 已受理 dialog leads to signature.html', 'confirm.html', {
     'GET session': sess({ step: 'confirm', mobile: '13812345678' }),
-    'POST confirm': { ok: true, next: 'signature', serial: '0A1B', message: ACCEPTED },
+    'POST confirm': { ok: true, next: 'signature', serial: '0A1B', message: L.ACCEPTED },
   }, async (page, calls) => {
     await page.getByText('138 1234 5678').waitFor();
     await page.getByText('请再次确认你个人数字证书的验证手机').waitFor();
     await L.button(page, '确定').click();
-    await page.getByRole('alertdialog').getByText(ACCEPTED).waitFor();
+    await page.getByRole('alertdialog').getByText(L.ACCEPTED, { exact: true }).waitFor();
     await L.shot(page, 'pages-confirm-accepted');
     assert.deepEqual(json(only(calls, 'POST confirm')[0]), { mobile: '13812345678' });
     await page.getByRole('alertdialog').getByRole('button', { name: '确定' }).click();
@@ -239,7 +243,7 @@ export default function register(test) {
     'POST me/signature': { ok: true, next: 'terms' },
   }, async (page, calls) => {
     await L.button(page, '提交').click();
-    await page.locator('#err-image').getByText('请先设置签名图片').waitFor();
+    await page.locator('#err-image').getByText('请先设置签名图片', { exact: true }).waitFor();
     await L.button(page, '设置签名').click();
     for (const b of ['取消', '清除', '保存']) assert.ok(await L.button(page, b).isVisible(), b);
     const box = await page.locator('#canvas').boundingBox();
@@ -252,14 +256,9 @@ export default function register(test) {
     await L.button(page, '保存').click();
     await page.waitForFunction(() => !document.querySelector('#preview').hidden &&
       document.querySelector('#preview').naturalWidth > 1);
-    await L.shot(page, 'pages-signature-set');
-    await L.button(page, '提交').click();
-    await page.waitForURL(/\/terms\.html$/);
-    const [call] = only(calls, 'POST me/signature');
-    assert.equal(call.query, '?source=handwrite');
-    assert.equal(call.headers['content-type'], 'image/png');
-    assert.ok(call.body.subarray(0, 8).equals(Buffer.from([137, 80, 78, 71, 13, 10, 26, 10])), 'not a PNG');
-    assert.ok(call.body.length > 500, 'an empty image: ' + call.body.length);
+    const body = await submitSignature(page, calls, { shotName: 'pages-signature-set', source: 'handwrite', next: 'terms' });
+    assert.ok(body.subarray(0, 8).equals(Buffer.from([137, 80, 78, 71, 13, 10, 26, 10])), 'not a PNG');
+    assert.ok(body.length > 500, 'an empty image: ' + body.length);
   });
 
   pageTest('signature: 上传签名 sends the file\'s bytes with source=upload; 拍摄签名 uses the camera input', 'signature.html', {
@@ -275,13 +274,8 @@ export default function register(test) {
     await page.locator('#upload').setInputFiles({ name: 'sig.png', mimeType: 'image/png', buffer: png });
     await page.getByText('sig.png').waitFor();
     await page.waitForFunction(() => document.querySelector('#preview').naturalWidth > 1);
-    await L.shot(page, 'pages-signature-upload');
-    await L.button(page, '提交').click();
-    await page.waitForURL(/\/me\.html$/);
-    const [call] = only(calls, 'POST me/signature');
-    assert.equal(call.query, '?source=upload');
-    assert.equal(call.headers['content-type'], 'image/png');
-    assert.ok(call.body.equals(png), 'the upload is not the file as chosen');
+    const body = await submitSignature(page, calls, { shotName: 'pages-signature-upload', source: 'upload', next: 'me' });
+    assert.ok(body.equals(png), 'the upload is not the file as chosen');
   });
 
   pageTest('me: shows the certificate holder; 退出 logs out to index.html', 'me.html', {
@@ -305,7 +299,7 @@ export default function register(test) {
   }, async (page, calls) => {
     await page.getByLabel('新手机号码').fill('1381234');
     await L.button(page, '提交').click();
-    await page.locator('#err-mobile').getByText('请输入正确的11位手机号码').waitFor();
+    await page.locator('#err-mobile').getByText('请输入正确的11位手机号码', { exact: true }).waitFor();
     await page.getByLabel('新手机号码').fill('13812345678');
     await L.button(page, '提交').click();
     await page.waitForURL(/\/apply-verify\.html$/);
@@ -380,7 +374,8 @@ export default function register(test) {
   }, async (page) => {
     await page.getByText('138 1234 5678').waitFor();
     await L.button(page, '确定').click();
-    await page.getByRole('alertdialog').getByText(/^modify mobile accor error（人脸识别已通过/).waitFor();
+    await page.getByRole('alertdialog').getByText(
+      'modify mobile accor error（人脸识别已通过，但修改手机号码失败，请重新修改或致电 962600 咨询）', { exact: true }).waitFor();
     await L.dialogButton(page, '确定').click();
     await page.locator('#ok:not([disabled])').waitFor();
     assert.match(page.url(), /\/confirm\.html$/);

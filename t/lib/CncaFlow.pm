@@ -15,14 +15,15 @@ use JSON::PP ();
 use LWP::UserAgent;
 use POSIX ();
 use Symbol ();
+use Test::More ();
 use Time::Local ();
 use CncaTest;
 
 our @EXPORT = qw(applicant apply send_sms verify_mobile verify_bank face_start face_capture_raw
-  face_return face_pass to_confirm luhn_card subject_of audit_mark audit_since person_of
+  face_return face_pass to_face to_confirm luhn_card subject_of audit_mark audit_since person_of
   certs_of certificate_row serials_of openssl cert_text asn1_time sandbox_faces
-  all_text_in_db in_parallel masked_mobile masked_id step_of MSG_NOT_REALNAME MSG_BANK_PASSED
-  MSG_ACCEPTED);
+  all_text_in_db in_parallel masked_mobile masked_id step_of audit_order_is MSG_NOT_REALNAME
+  MSG_BANK_PASSED MSG_ACCEPTED);
 
 use constant MSG_NOT_REALNAME =>
   '您的手机未能通过实名认证，请点击“确定”进行银行卡认证，若更换其他手机，请点击“取消”';
@@ -109,8 +110,9 @@ sub face_pass {
     return face_return($c, $cap->{redirect})->header('Location');
 }
 
-# Manual 3.1 up to the confirm page; returns $who. Dies when a step fails.
-sub to_confirm {
+# Manual 3.1 up to the face step (apply, SMS, carrier pass); returns $who.
+# Dies when a step fails. %opt goes to applicant.
+sub to_face {
     my ($c, %opt) = @_;
     my $who = applicant(%opt);
     my ($r, $d) = apply($c, $who);
@@ -118,6 +120,13 @@ sub to_confirm {
     ($r, $d) = verify_mobile($c, $who->{mobile});
     die 'verify: ' . $r->code . ' ' . $r->decoded_content
       unless $r->code == 200 && $d->{next} eq 'face';
+    return $who;
+}
+
+# Manual 3.1 up to the confirm page; returns $who. Dies when a step fails.
+sub to_confirm {
+    my ($c, %opt) = @_;
+    my $who = to_face($c, %opt);
     my $loc = face_pass($c);
     die 'face: ' . ($loc // 'none') unless $loc && $loc =~ /face-done/;
     return $who;
@@ -167,6 +176,17 @@ sub audit_since {
     my $rows = $dbh->selectall_arrayref("$sql ORDER BY id", { Slice => {} }, @args);
     $dbh->disconnect;
     return $rows;
+}
+
+# Passes when the audit rows (audit_since), taken as "event/outcome" and
+# kept to those named in want, are want in that order.
+sub audit_order_is {
+    my ($audit, $want, $name) = @_;
+    local $Test::Builder::Level = $Test::Builder::Level + 1;
+    my @events = map { "$_->{event}/$_->{outcome}" } @$audit;
+    my %named = map { $_ => 1 } @$want;
+    return Test::More::is_deeply([ grep { $named{$_} } @events ], $want, $name)
+      || Test::More::diag(Test::More::explain(\@events));
 }
 
 # The persons row of an ID number (found by its keyed hash), or undef.

@@ -13,13 +13,15 @@ use Exporter 'import';
 use Digest::SHA ();
 use IO::Socket::INET;
 use JSON::PP ();
+use Test::More ();
 use Time::HiRes ();
 use URI;
 use CncaTest;
+use CncaFlow ();    # its steps, without its exports (send_sms, masked_mobile)
 
 our @EXPORT = qw(holder allow_sms send_sms prove_mobile prove_bank prove_face card_number
   masked_mobile other_mobile with_vhost stored_session client_with_cookie durable_state inbox
-  notices person_row sleep_until);
+  notices person_row sleep_until went_to_bank);
 
 my $true = JSON::PP::true;
 
@@ -39,14 +41,6 @@ sub holder {
     return ($c, $who);
 }
 
-# The module's key for SMS rate limits: HMAC-SHA256 under the "otp" key
-# derived from the master key (mod_cnca_config.c, mod_cnca_api_sms.c).
-sub mobile_hash {
-    my ($mobile) = @_;
-    my $k = Digest::SHA::hmac_sha256('cnca:otp', CncaTest::master_key());
-    return Digest::SHA::hmac_sha256_hex($mobile, $k);
-}
-
 # As if the SMS sent to mobile so far were an hour old: the 60 s resend
 # interval and the hourly cap no longer stand in the way of the next step
 # (the daily cap still counts them). The tests are about what follows the
@@ -55,15 +49,12 @@ sub allow_sms {
     my ($mobile) = @_;
     my $dbh = db();
     $dbh->do('UPDATE sms_sends SET at = at - 3601 WHERE mobile_hash = ?', undef,
-        mobile_hash($mobile));
+        otp_hash($mobile));
     $dbh->disconnect;
 }
 
 # captcha + POST /sms for mobile; returns ($res, $data).
-sub send_sms {
-    my ($c, $mobile) = @_;
-    return $c->post('/sms', { mobile => $mobile, captcha => $c->captcha });
-}
+sub send_sms { return CncaFlow::send_sms(@_) }
 
 # The newest SMS id the sandbox holds for mobile (0 when none).
 sub last_sms_id {
@@ -72,14 +63,21 @@ sub last_sms_id {
     return @$l ? $l->[0]{id} // 0 : 0;
 }
 
+# POST /sms for mobile; returns the code that arrived for it. Dies when the
+# SMS is not sent or no new code arrives.
+sub new_sms_code {
+    my ($c, $mobile) = @_;
+    my $after = last_sms_id($mobile);
+    my ($r) = send_sms($c, $mobile);
+    die "sms to $mobile: " . $r->code . ' ' . $r->decoded_content unless $r->code == 200;
+    return sms_code($mobile, after_id => $after) // die "no SMS code for $mobile";
+}
+
 # POST /sms then POST /verify/mobile with the code that arrived; returns
 # ($res, $data) of the verify step. Dies when the SMS is not sent.
 sub prove_mobile {
     my ($c, $mobile) = @_;
-    my $after = last_sms_id($mobile);
-    my ($r, $d) = send_sms($c, $mobile);
-    die "sms to $mobile: " . $r->code . ' ' . $r->decoded_content unless $r->code == 200;
-    my $code = sms_code($mobile, after_id => $after) or die "no SMS code for $mobile";
+    my $code = new_sms_code($c, $mobile);
     return $c->post('/verify/mobile', { sms_code => $code, agree => $true });
 }
 
@@ -87,10 +85,7 @@ sub prove_mobile {
 # then POST /verify/bank; returns ($res, $data).
 sub prove_bank {
     my ($c, $card, $mobile) = @_;
-    my $after = last_sms_id($mobile);
-    my ($r, $d) = send_sms($c, $mobile);
-    die "sms to $mobile: " . $r->code . ' ' . $r->decoded_content unless $r->code == 200;
-    my $code = sms_code($mobile, after_id => $after) or die "no SMS code for $mobile";
+    my $code = new_sms_code($c, $mobile);
     return $c->post('/verify/bank',
         { card_number => $card, mobile => $mobile, sms_code => $code, agree => $true });
 }
@@ -107,18 +102,20 @@ sub prove_face {
 }
 
 # A 16-digit card number that passes the Luhn check.
-sub card_number {
-    my @d = (6, 2, 2, 2, 0, 2, map { int(rand(10)) } 1 .. 9);
-    my $sum = 0;
-    for my $i (0 .. $#d) {
-        my $v = $d[$#d - $i];
-        if ($i % 2 == 0) { $v *= 2; $v -= 9 if $v > 9 }
-        $sum += $v;
-    }
-    return join('', @d) . ((10 - $sum % 10) % 10);
-}
+sub card_number { return CncaFlow::luhn_card('622202', 16) }
 
-sub masked_mobile { return substr($_[0], 0, 3) . '****' . substr($_[0], -4) }
+sub masked_mobile { return CncaFlow::masked_mobile(@_) }
+
+# The /verify/mobile answer for a mobile the carrier does not confirm
+# (API.md): 200, realname false, next bank, the manual's message.
+sub went_to_bank {
+    my ($r, $d, $label) = @_;
+    local $Test::Builder::Level = $Test::Builder::Level + 1;
+    Test::More::is($r->code, 200, "$label: SMS step 200");
+    is_json_bool($d->{realname}, 0, "$label: realname false");
+    Test::More::is($d->{next}, 'bank', "$label: next bank");
+    Test::More::is($d->{message}, CncaFlow::MSG_NOT_REALNAME, "$label: the manual's message");
+}
 
 # A mobile with prefix whose masked form differs from every one given.
 sub other_mobile {

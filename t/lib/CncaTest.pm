@@ -19,7 +19,7 @@ our @EXPORT = qw(client api_url db db_count id_number mobile json_of memcached_s
   memcached_start sandbox_url sms_code sandbox_person face_capture png enroll sms_list
   otp_hash audit_count apply_flow client_address error_log_offset error_log_leaks
   memcached_dump memcached_leaks gateway_secret other_digits parallel_post
-  parallel_requests);
+  parallel_requests is_json_bool);
 
 my $json = JSON::PP->new->utf8->canonical;
 
@@ -113,13 +113,17 @@ sub master_key {
     return pack('H*', $hex);
 }
 
-# The keyed hash the module finds a person by (HMAC under the derived key).
-sub id_hash {
-    my ($idn) = @_;
+# HMAC-SHA256 (hex) of value under the key derived from the master key
+# for purpose ("cnca:" . purpose), as the module keys its lookups.
+sub keyed_hash {
+    my ($purpose, $value) = @_;
     require Digest::SHA;
-    my $k = Digest::SHA::hmac_sha256('cnca:id-hash', master_key());
-    return Digest::SHA::hmac_sha256_hex($idn, $k);
+    my $k = Digest::SHA::hmac_sha256("cnca:$purpose", master_key());
+    return Digest::SHA::hmac_sha256_hex($value, $k);
 }
+
+# The keyed hash the module finds a person by (HMAC under the derived key).
+sub id_hash { return keyed_hash('id-hash', $_[0]) }
 
 # Another digit string of the same length (the code plus K, default 1,
 # wrapping). It works on a copy: arithmetic on the caller's own variable
@@ -130,14 +134,20 @@ sub other_digits {
     return sprintf('%0*d', $n, ($digits + ($k // 1)) % (10**$n));
 }
 
+# Passes when v is a JSON boolean (not a number, string or missing) of the
+# truth of want, as API.md writes `realname:true` / `realname:false`.
+sub is_json_bool {
+    my ($v, $want, $name) = @_;
+    local $Test::Builder::Level = $Test::Builder::Level + 1;
+    my $ok = Test::More::ok(JSON::PP::is_bool($v) && !$v == !$want, $name);
+    Test::More::diag('got ' . (defined $v ? "'$v'" : 'undef') . ', want JSON '
+          . ($want ? 'true' : 'false')) unless $ok;
+    return $ok;
+}
+
 # The keyed hash the SMS limits count a mobile by (sms_sends.mobile_hash):
 # HMAC-SHA256 of the mobile under the key derived for "otp".
-sub otp_hash {
-    my ($mobile) = @_;
-    require Digest::SHA;
-    my $k = Digest::SHA::hmac_sha256('cnca:otp', master_key());
-    return Digest::SHA::hmac_sha256_hex($mobile, $k);
-}
+sub otp_hash { return keyed_hash('otp', $_[0]) }
 
 # The shared secret of the gateway and the sandbox (the file's text, trimmed).
 sub gateway_secret {

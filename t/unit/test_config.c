@@ -49,30 +49,86 @@ static void range_message(const char *err, const char *min, const char *max, con
             "check_range formats %lld with apr_psprintf, which prints '%ld' literally");
 }
 
-/* ---- seconds ---- */
+/* ---- the parsers of a whole number in [min, max] ---- */
 
-static void seconds_good(const char *arg, int min, int max, int want)
+typedef const char *int_parser_fn(int *pout, apr_pool_t *p, const char *arg, int min, int max);
+
+static void int_parsed(int_parser_fn *parse, const char *name, const char *arg, int min, int max,
+                       int want)
 {
     apr_pool_t *p = tap_pool();
     int out = SENTINEL_INT;
-    const char *err = cnca_conf_parse_seconds(&out, p, arg, min, max);
+    const char *err = parse(&out, p, arg, min, max);
 
-    ok(err == NULL, apr_psprintf(p, "seconds %s [%d, %d] accepted", show(p, arg), min, max));
+    ok(err == NULL, apr_psprintf(p, "%s %s [%d, %d] accepted", name, show(p, arg), min, max));
     if (err) {
         printf("#   message: %s\n", err);
     }
-    is_int(out, want, apr_psprintf(p, "seconds %s is %d", show(p, arg), want));
+    is_int(out, want, apr_psprintf(p, "%s %s is %d", name, show(p, arg), want));
 }
 
-static void seconds_bad(const char *arg, int min, int max)
+static void int_refused(int_parser_fn *parse, const char *name, const char *arg, int min, int max)
 {
     apr_pool_t *p = tap_pool();
     int out = SENTINEL_INT;
-    const char *err = cnca_conf_parse_seconds(&out, p, arg, min, max);
+    const char *err = parse(&out, p, arg, min, max);
 
-    bad_message(p, err, apr_psprintf(p, "seconds [%d, %d]", min, max), arg);
-    is_int(out, SENTINEL_INT, apr_psprintf(p, "seconds %s: output untouched", show(p, arg)));
+    bad_message(p, err, apr_psprintf(p, "%s [%d, %d]", name, min, max), arg);
+    is_int(out, SENTINEL_INT, apr_psprintf(p, "%s %s: output untouched", name, show(p, arg)));
 }
+
+#define seconds_good(arg, min, max, want)                                                          \
+    int_parsed(cnca_conf_parse_seconds, "seconds", (arg), (min), (max), (want))
+#define seconds_bad(arg, min, max)                                                                 \
+    int_refused(cnca_conf_parse_seconds, "seconds", (arg), (min), (max))
+#define int_good(arg, min, max, want)                                                              \
+    int_parsed(cnca_conf_parse_int, "int", (arg), (min), (max), (want))
+#define int_bad(arg, min, max) int_refused(cnca_conf_parse_int, "int", (arg), (min), (max))
+
+/* ---- the parsers of one string value ---- */
+
+typedef const char *str_parser_fn(const char **pout, apr_pool_t *p, const char *arg);
+
+/* what names the case in the TAP line; NULL: the value itself */
+static void str_parsed(str_parser_fn *parse, const char *name, const char *arg, const char *want,
+                       const char *what)
+{
+    apr_pool_t *p = tap_pool();
+    const char *out = sentinel_str;
+    const char *err = parse(&out, p, arg);
+
+    what = what ? what : show(p, arg);
+    ok(err == NULL, apr_psprintf(p, "%s %s accepted", name, what));
+    if (err) {
+        printf("#   message: %s\n", printable(p, err));
+    }
+    is_str(out, want, apr_psprintf(p, "%s %s gives %s", name, what, show(p, want)));
+}
+
+static void str_refused(str_parser_fn *parse, const char *name, const char *arg, const char *what)
+{
+    apr_pool_t *p = tap_pool();
+    const char *out = sentinel_str;
+    const char *err = parse(&out, p, arg);
+
+    bad_message(p, err, name, what ? what : arg);
+    ok(out == sentinel_str,
+       apr_psprintf(p, "%s %s: output untouched", name, what ? what : show(p, arg)));
+}
+
+#define mc_good(arg, want) str_parsed(cnca_conf_parse_memcached, "memcached", (arg), (want), NULL)
+#define mc_bad(arg) str_refused(cnca_conf_parse_memcached, "memcached", (arg), NULL)
+#define hotline_good(arg) str_parsed(cnca_conf_parse_hotline, "hotline", (arg), (arg), NULL)
+#define hotline_bad(arg) str_refused(cnca_conf_parse_hotline, "hotline", (arg), NULL)
+#define sign_good(arg, what)                                                                       \
+    str_parsed(cnca_conf_parse_sign_name, "sign name", (arg), (arg), (what))
+#define sign_bad(arg, what) str_refused(cnca_conf_parse_sign_name, "sign name", (arg), (what))
+#define url_good(arg) str_parsed(cnca_conf_parse_url, "url", (arg), (arg), NULL)
+#define url_bad(arg) str_refused(cnca_conf_parse_url, "url", (arg), NULL)
+#define prefix_good(arg) str_parsed(cnca_conf_parse_path_prefix, "path prefix", (arg), (arg), NULL)
+#define prefix_bad(arg) str_refused(cnca_conf_parse_path_prefix, "path prefix", (arg), NULL)
+
+/* ---- seconds ---- */
 
 static void test_seconds(void)
 {
@@ -116,26 +172,6 @@ static void test_seconds(void)
 }
 
 /* ---- int ---- */
-
-static void int_good(const char *arg, int min, int max, int want)
-{
-    apr_pool_t *p = tap_pool();
-    int out = SENTINEL_INT;
-    const char *err = cnca_conf_parse_int(&out, p, arg, min, max);
-
-    ok(err == NULL, apr_psprintf(p, "int %s [%d, %d] accepted", show(p, arg), min, max));
-    is_int(out, want, apr_psprintf(p, "int %s is %d", show(p, arg), want));
-}
-
-static void int_bad(const char *arg, int min, int max)
-{
-    apr_pool_t *p = tap_pool();
-    int out = SENTINEL_INT;
-    const char *err = cnca_conf_parse_int(&out, p, arg, min, max);
-
-    bad_message(p, err, apr_psprintf(p, "int [%d, %d]", min, max), arg);
-    is_int(out, SENTINEL_INT, apr_psprintf(p, "int %s: output untouched", show(p, arg)));
-}
 
 static void test_int(void)
 {
@@ -275,29 +311,6 @@ static void test_dimensions(void)
 
 /* ---- memcached ---- */
 
-static void mc_good(const char *arg, const char *want)
-{
-    apr_pool_t *p = tap_pool();
-    const char *out = sentinel_str;
-    const char *err = cnca_conf_parse_memcached(&out, p, arg);
-
-    ok(err == NULL, apr_psprintf(p, "memcached %s accepted", show(p, arg)));
-    if (err) {
-        printf("#   message: %s\n", err);
-    }
-    is_str(out, want, apr_psprintf(p, "memcached %s normalised", show(p, arg)));
-}
-
-static void mc_bad(const char *arg)
-{
-    apr_pool_t *p = tap_pool();
-    const char *out = sentinel_str;
-    const char *err = cnca_conf_parse_memcached(&out, p, arg);
-
-    bad_message(p, err, "memcached", arg);
-    ok(out == sentinel_str, apr_psprintf(p, "memcached %s: output untouched", show(p, arg)));
-}
-
 static void test_memcached(void)
 {
     mc_good("127.0.0.1:11211", "127.0.0.1:11211");
@@ -340,26 +353,6 @@ static void test_memcached(void)
 
 /* ---- hotline ---- */
 
-static void hotline_good(const char *arg)
-{
-    apr_pool_t *p = tap_pool();
-    const char *out = sentinel_str;
-    const char *err = cnca_conf_parse_hotline(&out, p, arg);
-
-    ok(err == NULL, apr_psprintf(p, "hotline %s accepted", show(p, arg)));
-    is_str(out, arg, apr_psprintf(p, "hotline %s kept as given", show(p, arg)));
-}
-
-static void hotline_bad(const char *arg)
-{
-    apr_pool_t *p = tap_pool();
-    const char *out = sentinel_str;
-    const char *err = cnca_conf_parse_hotline(&out, p, arg);
-
-    bad_message(p, err, "hotline", arg);
-    ok(out == sentinel_str, apr_psprintf(p, "hotline %s: output untouched", show(p, arg)));
-}
-
 static void test_hotline(void)
 {
     hotline_good("962600");
@@ -382,29 +375,6 @@ static void test_hotline(void)
 }
 
 /* ---- SMS sign name ---- */
-
-static void sign_good(const char *arg, const char *what)
-{
-    apr_pool_t *p = tap_pool();
-    const char *out = sentinel_str;
-    const char *err = cnca_conf_parse_sign_name(&out, p, arg);
-
-    ok(err == NULL, apr_psprintf(p, "sign name accepted: %s", what));
-    if (err) {
-        printf("#   message: %s\n", err);
-    }
-    is_str(out, arg, apr_psprintf(p, "sign name kept as given: %s", what));
-}
-
-static void sign_bad(const char *arg, const char *what)
-{
-    apr_pool_t *p = tap_pool();
-    const char *out = sentinel_str;
-    const char *err = cnca_conf_parse_sign_name(&out, p, arg);
-
-    bad_message(p, err, "sign name", what);
-    ok(out == sentinel_str, apr_psprintf(p, "sign name %s: output untouched", what));
-}
 
 static void test_sign_name(void)
 {
@@ -450,26 +420,6 @@ static void test_sign_name(void)
 
 /* ---- URL ---- */
 
-static void url_good(const char *arg)
-{
-    apr_pool_t *p = tap_pool();
-    const char *out = sentinel_str;
-    const char *err = cnca_conf_parse_url(&out, p, arg);
-
-    ok(err == NULL, apr_psprintf(p, "url %s accepted", show(p, arg)));
-    is_str(out, arg, apr_psprintf(p, "url %s kept as given", show(p, arg)));
-}
-
-static void url_bad(const char *arg)
-{
-    apr_pool_t *p = tap_pool();
-    const char *out = sentinel_str;
-    const char *err = cnca_conf_parse_url(&out, p, arg);
-
-    bad_message(p, err, "url", arg);
-    ok(out == sentinel_str, apr_psprintf(p, "url %s: output untouched", show(p, arg)));
-}
-
 static void test_url(void)
 {
     url_good("http://127.0.0.1:8080/sandbox/gateway");
@@ -507,26 +457,6 @@ static void test_url(void)
 }
 
 /* ---- path prefix ---- */
-
-static void prefix_good(const char *arg)
-{
-    apr_pool_t *p = tap_pool();
-    const char *out = sentinel_str;
-    const char *err = cnca_conf_parse_path_prefix(&out, p, arg);
-
-    ok(err == NULL, apr_psprintf(p, "path prefix %s accepted", show(p, arg)));
-    is_str(out, arg, apr_psprintf(p, "path prefix %s kept as given", show(p, arg)));
-}
-
-static void prefix_bad(const char *arg)
-{
-    apr_pool_t *p = tap_pool();
-    const char *out = sentinel_str;
-    const char *err = cnca_conf_parse_path_prefix(&out, p, arg);
-
-    bad_message(p, err, "path prefix", arg);
-    ok(out == sentinel_str, apr_psprintf(p, "path prefix %s: output untouched", show(p, arg)));
-}
 
 static void test_path_prefix(void)
 {

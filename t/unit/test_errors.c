@@ -64,18 +64,16 @@ static void test_api_codes(void)
     }
 }
 
-/* The messages API.md gives only in part. */
+/* The messages API.md gives only in part (图形验证码错误 / 已过期，请重新获取),
+ * as the page shows them. */
 static void test_partial_messages(void)
 {
     apr_pool_t *p = tap_pool();
-    const char *m;
 
-    m = cnca_error_message(p, "captcha_wrong", NULL, NULL);
-    ok(m && !strncmp(m, "图形验证码错误", strlen("图形验证码错误")),
-       "captcha_wrong: starts 图形验证码错误");
-    m = cnca_error_message(p, "captcha_expired", NULL, NULL);
-    ok(m && strstr(m, "图形验证码") && strstr(m, "已过期，请重新获取"),
-       "captcha_expired: 图形验证码…已过期，请重新获取");
+    is_str(cnca_error_message(p, "captcha_wrong", NULL, NULL), "图形验证码错误，请重新输入",
+           "captcha_wrong: 图形验证码错误，请重新输入");
+    is_str(cnca_error_message(p, "captcha_expired", NULL, NULL), "图形验证码已过期，请重新获取",
+           "captcha_expired: 图形验证码已过期，请重新获取");
     ok(strcmp(cnca_error_message(p, "captcha_wrong", NULL, NULL),
               cnca_error_message(p, "captcha_expired", NULL, NULL)),
        "captcha_wrong and captcha_expired say different things");
@@ -105,16 +103,33 @@ static void test_manual_messages(void)
     is_str(cnca_error_message(p, "gateway_error", "962600", NULL), "系统异常，请稍后重试！",
            "gateway_error: the manual's system error");
     /* the manual's two technical rows: shown as the manual has them, with
-     * an explanation after them */
-    {
-        const char *m = cnca_error_message(p, "face_start_failed", "962600", NULL);
-        ok(m && !strncmp(m, "face auth accor error", strlen("face auth accor error")),
+     * an explanation (and the hotline filled in) after them */
+    is_str(cnca_error_message(p, "face_start_failed", "962600", NULL),
+           "face auth accor error（进入人脸识别环节时系统处理您的信息失败，请稍后重试或致电 962600 "
+           "咨询）",
            "manual 7: face_start_failed shows 'face auth accor error'");
-        m = cnca_error_message(p, "mobile_update_failed", "962600", NULL);
-        ok(m && !strncmp(m, "modify mobile accor error", strlen("modify mobile accor error")),
-           "manual 7: mobile_update_failed shows 'modify mobile accor error'");
-        ok(m && strstr(m, "962600") && !strstr(m, "HOTLINE"),
-           "mobile_update_failed: the hotline filled in");
+    is_str(cnca_error_message(p, "mobile_update_failed", "962600", NULL),
+           "modify mobile accor error（人脸识别已通过，但修改手机号码失败，请重新修改或致电 962600 "
+           "咨询）",
+           "manual 7: mobile_update_failed shows 'modify mobile accor error', hotline filled in");
+    /* manual 6.7: a phone change whose submission the checks could not take */
+    is_str(cnca_error_message(p, "change_submit_failed", "962600", NULL),
+           "申请数字证书失败，请确认您提交的信息。如有疑问，请拨打 962600。",
+           "manual 6.7: change_submit_failed");
+    {
+        static const struct {
+            const char *code;
+            int status;
+        } manual[] = {{"face_start_failed", 502},
+                      {"mobile_update_failed", 503},
+                      {"change_submit_failed", 502}};
+        apr_size_t i;
+
+        for (i = 0; i < sizeof(manual) / sizeof(manual[0]); ++i) {
+            const cnca_error_t *e = cnca_error_find(manual[i].code);
+            is_int(e ? e->status : 0, manual[i].status,
+                   apr_psprintf(p, "%s: HTTP %d", manual[i].code, manual[i].status));
+        }
     }
 }
 

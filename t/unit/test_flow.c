@@ -8,6 +8,7 @@
 #include <apr_strings.h>
 
 #include "tap.h"
+#include "testlib.h"
 #include "cnca_flow.h"
 
 #define NOW 1700000000
@@ -20,12 +21,18 @@
 
 static cnca_session_t *fresh(apr_pool_t *p)
 {
-    cnca_session_t *sess = NULL;
+    return testlib_session(p, NOW);
+}
 
-    if (cnca_session_create(&sess, p, NOW) != APR_SUCCESS || !sess) {
-        printf("Bail out! cnca_session_create failed\n");
-        exit(1);
-    }
+/* An apply flow for MOBILE with every proof, the face at NOW: at confirm. */
+static cnca_session_t *all_proven(apr_pool_t *p)
+{
+    cnca_session_t *sess = fresh(p);
+
+    cnca_flow_start(sess, CNCA_FLOW_APPLY, NAME, ID_NUMBER, MOBILE);
+    sess->proof_sms_mobile = MOBILE;
+    sess->proof_carrier_mobile = MOBILE;
+    sess->proof_face_at = NOW;
     return sess;
 }
 
@@ -172,12 +179,7 @@ static void test_progression(void)
 static void test_face_expiry(void)
 {
     apr_pool_t *p = tap_pool();
-    cnca_session_t *sess = fresh(p);
-
-    cnca_flow_start(sess, CNCA_FLOW_APPLY, NAME, ID_NUMBER, MOBILE);
-    sess->proof_sms_mobile = MOBILE;
-    sess->proof_carrier_mobile = MOBILE;
-    sess->proof_face_at = NOW;
+    cnca_session_t *sess = all_proven(p);
 
     ok(cnca_flow_face_proven(sess, NOW + FACE_MAX_AGE, FACE_MAX_AGE),
        "face proof exactly max_age old: counts");
@@ -195,12 +197,8 @@ static void test_face_expiry(void)
 static void test_set_mobile(void)
 {
     apr_pool_t *p = tap_pool();
-    cnca_session_t *sess = fresh(p);
+    cnca_session_t *sess = all_proven(p);
 
-    cnca_flow_start(sess, CNCA_FLOW_APPLY, NAME, ID_NUMBER, MOBILE);
-    sess->proof_sms_mobile = MOBILE;
-    sess->proof_carrier_mobile = MOBILE;
-    sess->proof_face_at = NOW;
     is_str(cnca_flow_step(sess, NOW, FACE_MAX_AGE), "confirm", "all proven for MOBILE: confirm");
 
     /* the same mobile, even as another string object: nothing changes */

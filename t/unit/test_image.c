@@ -648,6 +648,20 @@ static void test_handwrite(void)
     }
 }
 
+/* How many pixels of the w x h area at (ax, ay) of truecolor a differ
+ * from those at (bx, by) of truecolor b. */
+static int pixels_differ(gdImagePtr a, int ax, int ay, gdImagePtr b, int bx, int by, int w, int h)
+{
+    int x, y, diff = 0;
+
+    for (y = 0; y < h; ++y) {
+        for (x = 0; x < w; ++x) {
+            diff += a->tpixels[ay + y][ax + x] != b->tpixels[by + y][bx + x];
+        }
+    }
+    return diff;
+}
+
 /* The colour-to-alpha rule of handwriting, written plainly (as
  * cnca_signature.c had it before its fast paths). */
 static int handwrite_reference(int c)
@@ -673,7 +687,7 @@ static void test_handwrite_exact(void)
 {
     apr_pool_t *p = tap_pool();
     gdImagePtr im = gdImageCreateTrueColor(331, 97), want, out;
-    int x, y, x0 = 331, y0 = 97, x1 = -1, y1 = -1, m, diff = 0;
+    int x, y, x0 = 331, y0 = 97, x1 = -1, y1 = -1, m;
 
     lcg_state = 17;
     for (y = 0; y < 97; ++y) {
@@ -719,12 +733,8 @@ static void test_handwrite_exact(void)
         if (ok(x0 == 0 && y0 == 0 && x1 < 330 && y1 < 96 && gdImageSX(out) == x1 - x0 + 1 &&
                    gdImageSY(out) == y1 - y0 + 1,
                "  cropped to the ink box and its margin")) {
-            for (y = 0; y < gdImageSY(out); ++y) {
-                for (x = 0; x < gdImageSX(out); ++x) {
-                    diff += out->tpixels[y][x] != want->tpixels[y0 + y][x0 + x];
-                }
-            }
-            is_int(diff, 0, "  every pixel as the colour-to-alpha rule gives");
+            is_int(pixels_differ(out, 0, 0, want, x0, y0, gdImageSX(out), gdImageSY(out)), 0,
+                   "  every pixel as the colour-to-alpha rule gives");
         }
         gdImageDestroy(out);
     }
@@ -1173,12 +1183,9 @@ static void check_encoder(apr_pool_t *p, gdImagePtr im, int level, const char *w
     is_int(diff, 0, apr_psprintf(p, "  %s: libgd reads back every pixel as given", what));
     gdpng = gdImagePngPtr(im, &size);
     gdback = gdpng ? gdImageCreateFromPngPtr(size, gdpng) : NULL;
-    diff = !gdback || !gdImagePaletteToTrueColor(gdback);
-    for (y = 0; !diff && y < gdImageSY(im); ++y) {
-        for (x = 0; x < gdImageSX(im); ++x) {
-            diff += gdback->tpixels[y][x] != back->tpixels[y][x];
-        }
-    }
+    diff = !gdback || !gdImagePaletteToTrueColor(gdback)
+               ? -1
+               : pixels_differ(gdback, 0, 0, back, 0, 0, gdImageSX(im), gdImageSY(im));
     is_int(diff, 0, apr_psprintf(p, "  %s: the same as libgd's own PNG reads", what));
     ours = rgba_of(p, png, len, &n1);
     theirs = gdpng ? rgba_of(p, gdpng, (apr_size_t)size, &n2) : NULL;
@@ -1291,7 +1298,6 @@ static void test_png_encode_part(void)
                                                     {0, 0, 41, 1}};
     const void *png;
     apr_size_t len;
-    int x, y, diff = 0;
     unsigned i;
 
     ok(cnca_image_encode_png_part(&png, &len, p, im, &box, -1) == APR_SUCCESS, "a part encoded");
@@ -1299,12 +1305,8 @@ static void test_png_encode_part(void)
     if (ok(back && gdImagePaletteToTrueColor(back) && gdImageSX(back) == 21 &&
                gdImageSY(back) == 13,
            "  21x13")) {
-        for (y = 0; y < box.h; ++y) {
-            for (x = 0; x < box.w; ++x) {
-                diff += back->tpixels[y][x] != im->tpixels[box.y + y][box.x + x];
-            }
-        }
-        is_int(diff, 0, "  the pixels of the box");
+        is_int(pixels_differ(back, 0, 0, im, box.x, box.y, box.w, box.h), 0,
+               "  the pixels of the box");
         gdImageDestroy(back);
     }
     for (i = 0; i < sizeof(bad) / sizeof(bad[0]); ++i) {
@@ -1315,6 +1317,17 @@ static void test_png_encode_part(void)
            apr_psprintf(p, "box %d,%d %dx%d outside: refused", bad[i].x, bad[i].y, bad[i].w,
                         bad[i].h));
     }
+    gdImageDestroy(im);
+
+    /* nothing here draws a palette image: refused, not written */
+    im = gdImageCreate(5, 4);
+    gdImageColorAllocate(im, 10, 20, 30);
+    log_seen[0] = '\0';
+    png = (const void *)1;
+    len = 1;
+    ok(cnca_image_encode_png(&png, &len, p, im, -1) == APR_EINVAL && !png && len == 0 &&
+           logged("CNCA00407"),
+       "a palette image: refused");
     gdImageDestroy(im);
 }
 
@@ -1429,7 +1442,6 @@ static void check_decoder(apr_pool_t *p, blob_t png, const char *what)
     gdImagePtr want = png.len ? gdImageCreateFromPngPtr((int)png.len, (void *)png.data) : NULL;
     gdImagePtr got = NULL;
     const char *code, *msg;
-    int x, y, diff = 0;
 
     if (!ok(want && gdImagePaletteToTrueColor(want),
             apr_pstrcat(p, what, ": libgd reads it", NULL)) ||
@@ -1442,12 +1454,8 @@ static void check_decoder(apr_pool_t *p, blob_t png, const char *what)
             apr_pstrcat(p, "  ", what, ": truecolor at its size", NULL))) {
         goto leave;
     }
-    for (y = 0; y < gdImageSY(want); ++y) {
-        for (x = 0; x < gdImageSX(want); ++x) {
-            diff += got->tpixels[y][x] != want->tpixels[y][x];
-        }
-    }
-    is_int(diff, 0, apr_pstrcat(p, "  ", what, ": every pixel as libgd reads it", NULL));
+    is_int(pixels_differ(got, 0, 0, want, 0, 0, gdImageSX(want), gdImageSY(want)), 0,
+           apr_pstrcat(p, "  ", what, ": every pixel as libgd reads it", NULL));
     ok(got->transparent == want->transparent && got->saveAlphaFlag == want->saveAlphaFlag &&
            got->alphaBlendingFlag == want->alphaBlendingFlag,
        apr_pstrcat(p, "  ", what, ": transparent colour and flags as libgd sets them", NULL));

@@ -390,7 +390,9 @@ static void test_down_and_back(void)
     fails_closed(p, key, "memcached killed");
     fails_closed(p, key, "memcached still down");
     ok(testlib_log_lines > lines, "failures are logged");
-    ok(strstr(testlib_log_last, "CNCA00") != NULL, "log lines carry a CNCA number");
+    ok(!strncmp(testlib_log_last, "CNCA00113: memcached delete failed: ",
+                strlen("CNCA00113: memcached delete failed: ")),
+       "the last failure (the delete) is logged as CNCA00113 with the operation");
     printf("#   last log line: %s\n", testlib_log_last);
 
     ok(testlib_mc_start(&mc4), "memcached restarted on the same port");

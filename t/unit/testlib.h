@@ -29,6 +29,7 @@
 #include "tap.h"
 #include "cnca_db.h"
 #include "cnca_log.h"
+#include "cnca_session.h"
 
 /* ---- files of the project ---- */
 
@@ -88,6 +89,13 @@ static inline void testlib_log_sink(void *baton, const char *file, int line, cnc
     (void)baton, (void)file, (void)line, (void)level, (void)rv;
     ++testlib_log_lines;
     snprintf(testlib_log_last, sizeof(testlib_log_last), "%s", msg);
+}
+
+/* Whether the last log line begins with prefix (its fixed part, before
+ * what the driver says). */
+static inline int testlib_log_starts(const char *prefix)
+{
+    return !strncmp(testlib_log_last, prefix, strlen(prefix));
 }
 
 /* ---- databases through APR DBD ---- */
@@ -379,6 +387,20 @@ static inline void testlib_mc_stop(testlib_mc_t *mc, int sig)
         waitpid(mc->pid, NULL, 0);
         mc->pid = 0;
     }
+}
+
+/* ---- sessions ---- */
+
+/* A new session created at now; bails out when there is none. */
+static inline cnca_session_t *testlib_session(apr_pool_t *p, apr_int64_t now)
+{
+    cnca_session_t *sess = NULL;
+
+    if (cnca_session_create(&sess, p, now) != APR_SUCCESS || !sess) {
+        printf("Bail out! cnca_session_create failed\n");
+        exit(1);
+    }
+    return sess;
 }
 
 #endif
