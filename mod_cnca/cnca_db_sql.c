@@ -9,10 +9,12 @@ const cnca_db_stmt_t cnca_db_statements[] = {
     {"person_by_id_hash", "SELECT p.id, p.name, p.mobile, c.serial FROM persons p"
                           " LEFT JOIN certificates c ON c.person_id = p.id AND c.status = 'valid'"
                           " WHERE p.id_hash = %s"},
-    /* the person, with the valid certificate's columns (NULL when none) */
+    /* the person, with the valid certificate's columns (NULL when none)
+     * and whether a signature is kept (0 or 1) */
     {"holder_by_id",
      "SELECT p.name, p.mobile, p.id_enc, p.id_hash, c.serial, c.algorithm, c.not_before,"
-     " c.not_after, c.status, c.cert_pem FROM persons p"
+     " c.not_after, c.status, c.cert_pem,"
+     " (SELECT COUNT(*) FROM signatures s WHERE s.person_id = p.id) FROM persons p"
      " LEFT JOIN certificates c ON c.person_id = p.id AND c.status = 'valid' WHERE p.id = %lld"},
     {"person_insert", "INSERT INTO persons (id_hash, id_enc, name, mobile, created_at, updated_at)"
                       " VALUES (%s, %s, %s, %s, %lld, %lld)"},

@@ -195,6 +195,7 @@ apr_status_t cnca_holder_load(cnca_holder_t **pholder, cnca_db_t *db, apr_pool_t
     h->not_after = apr_atoi64(row[7]);
     h->status = row[8];
     h->cert_pem = row[9];
+    h->has_signature = row[10] && apr_atoi64(row[10]) > 0;
     *pholder = h;
     return APR_SUCCESS;
 }

@@ -45,6 +45,7 @@ typedef struct {
     const char *name, *mobile, *id_number, *id_hash;
     const char *serial, *algorithm, *status, *cert_pem;
     apr_int64_t not_before, not_after;
+    int has_signature; /* a signature picture is kept */
 } cnca_holder_t;
 
 /* A holder with the ID number opened; APR_NOTFOUND when there is none with

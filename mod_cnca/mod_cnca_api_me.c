@@ -38,18 +38,9 @@ int cnca_step_me(cnca_api_t *api)
 {
     apr_pool_t *p = api->r->pool;
     cnca_holder_t *h;
-    const void *png;
-    apr_size_t len;
-    cnca_db_t *db;
     json_t *obj, *cert;
-    apr_status_t rv;
 
     if (load_holder(&h, api) != APR_SUCCESS) {
-        return cnca_api_fail(api, "query_failed", NULL, NULL);
-    }
-    cnca_api_db(&db, api);
-    rv = cnca_signature_load(&png, &len, db, p, h->id);
-    if (rv != APR_SUCCESS && rv != APR_NOTFOUND) {
         return cnca_api_fail(api, "query_failed", NULL, NULL);
     }
     cert = json_object();
@@ -63,7 +54,7 @@ int cnca_step_me(cnca_api_t *api)
     json_object_set_new(obj, "id_number", json_string(cnca_mask_id_number(p, h->id_number)));
     json_object_set_new(obj, "mobile", json_string(cnca_mask_mobile(p, h->mobile)));
     json_object_set_new(obj, "certificate", cert);
-    json_object_set_new(obj, "has_signature", json_boolean(rv == APR_SUCCESS));
+    json_object_set_new(obj, "has_signature", json_boolean(h->has_signature));
     return cnca_api_ok(api, obj);
 }
 

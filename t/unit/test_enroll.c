@@ -448,6 +448,20 @@ static void test_holder_load(void)
     is_int(h->not_after, apr_time_sec(out->not_after), "holder: not_after");
     is_str(h->status, "valid", "holder: status valid");
     is_str(h->cert_pem, value(p, "t_cert", out->serial, 4), "holder: the certificate's PEM");
+    is_int(h->has_signature, 0, "holder: no signature kept yet");
+    {
+        cnca_audit_t a;
+        memset(&a, 0, sizeof(a));
+        a.at = apr_time_sec(out->not_before);
+        a.event = "signature.set";
+        a.outcome = "ok";
+        a.person_id = out->person_id;
+        is_int(cnca_signature_save(&db, p, out->person_id, "\x89PNG", 4, "handwrite", &a, a.at),
+               APR_SUCCESS, "holder: a signature is saved");
+        h = NULL;
+        cnca_holder_load(&h, &db, p, &key_id_enc, out->person_id);
+        is_int(h ? h->has_signature : -1, 1, "holder: then has_signature");
+    }
 
     wrong.bytes[0] ^= 1;
     log_clear();
