@@ -1,11 +1,12 @@
 # mod_cnca: build (apxs), deps, run, test, install. See README.md.
 APXS      ?= apxs
-PKGS      := openssl libxml-2.0 libcurl jansson libmemcached gdlib libpng
+PKGS      := openssl libxml-2.0 libcurl jansson libmemcached gdlib libpng zlib libdeflate
 PORT      ?= 8080
 BUILD     := build
 
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+# Debian's lodepng has no pkg-config file
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -llodepng
 APR_CFLAGS := $(shell apr-1-config --cflags --cppflags --includes 2>/dev/null) \
               $(shell apu-1-config --includes 2>/dev/null)
 APR_LIBS   := $(shell apr-1-config --link-ld --libs 2>/dev/null) \
@@ -18,7 +19,12 @@ CFLAGS    ?= -O2 -g
 CORE_CFLAGS := $(CFLAGS) $(WARN) -fPIC -fvisibility=hidden -std=gnu11 $(APR_CFLAGS) $(PKG_CFLAGS)
 
 CORE_SRC  := $(sort $(wildcard mod_cnca/cnca_*.c))
-CORE_OBJ  := $(patsubst mod_cnca/%.c,$(BUILD)/core/%.o,$(CORE_SRC))
+# C++ only where a library is C++ (cnca_image_lodepng.cc): no exceptions,
+# no RTTI, no standard library, so nothing of libstdc++ is linked for it
+CORE_CXX_SRC := $(sort $(wildcard mod_cnca/cnca_*.cc))
+CORE_CXXFLAGS := $(CFLAGS) $(WARN) -fPIC -fvisibility=hidden -fno-exceptions -fno-rtti $(PKG_CFLAGS)
+CORE_OBJ  := $(patsubst mod_cnca/%.c,$(BUILD)/core/%.o,$(CORE_SRC)) \
+             $(patsubst mod_cnca/%.cc,$(BUILD)/core/%.o,$(CORE_CXX_SRC))
 HEADERS   := $(wildcard mod_cnca/*.h)
 SANDBOX_SRC := $(sort $(wildcard mod_cnca/mod_cnca_sandbox*.c))
 GLUE_SRC  := $(filter-out $(SANDBOX_SRC),$(sort $(wildcard mod_cnca/mod_cnca*.c)))
@@ -36,6 +42,10 @@ all: $(BUILD)/mod_cnca.so $(BUILD)/mod_cnca_sandbox.so
 $(BUILD)/core/%.o: mod_cnca/%.c $(HEADERS) Makefile
 	@mkdir -p $(dir $@)
 	$(CC) $(CORE_CFLAGS) -c -o $@ $<
+
+$(BUILD)/core/%.o: mod_cnca/%.cc $(HEADERS) Makefile
+	@mkdir -p $(dir $@)
+	$(CXX) $(CORE_CXXFLAGS) -c -o $@ $<
 
 $(BUILD)/libcnca.a: $(CORE_OBJ)
 	@rm -f $@

@@ -1,6 +1,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sys/un.h>
+
 #include <apr_lib.h>
 #include <apr_strings.h>
 #include <apr_uri.h>
@@ -129,13 +131,37 @@ static int valid_host(const char *h, apr_size_t len)
     return 1;
 }
 
+/* The longest path a unix domain socket may have (sun_path less its NUL). */
+#define SOCKET_PATH_MAX (sizeof(((struct sockaddr_un *)0)->sun_path) - 1)
+
+/* An item that starts with '/': the path of memcached's unix domain socket. */
+static const char *check_socket_path(apr_pool_t *p, const char *item)
+{
+    apr_size_t len = strlen(item), i;
+
+    for (i = 0; i < len; ++i) {
+        if ((unsigned char)item[i] < 0x20 || item[i] == 0x7f) {
+            return apr_psprintf(p, "socket path '%s' holds a control character", item);
+        }
+    }
+    if (item[len - 1] == '/') {
+        return apr_psprintf(p, "'%s' names a folder, not a socket", item);
+    }
+    if (len > SOCKET_PATH_MAX) {
+        return apr_psprintf(p, "socket path '%s' is longer than %d bytes", item,
+                            (int)SOCKET_PATH_MAX);
+    }
+    return NULL;
+}
+
 const char *cnca_conf_parse_memcached(const char **pservers, apr_pool_t *p, const char *arg)
 {
+    static const char none[] = "needs at least one host:port or /path/to/socket";
     char *list, *item, *state;
     const char *out = NULL;
 
     if (!arg || !*arg) {
-        return "needs at least one host:port";
+        return none;
     }
     list = apr_pstrdup(p, arg);
     for (item = apr_strtok(list, ", ", &state); item; item = apr_strtok(NULL, ", ", &state)) {
@@ -144,6 +170,19 @@ const char *cnca_conf_parse_memcached(const char **pservers, apr_pool_t *p, cons
         int port = 11211;
         apr_size_t hlen = strlen(item);
 
+        if (item[0] == '/') {
+            if ((err = check_socket_path(p, item))) {
+                return err;
+            }
+            out = apr_pstrcat(p, out ? out : "", out ? "," : "", item, NULL);
+            continue;
+        }
+        if (strchr(item, '/')) {
+            return apr_psprintf(p,
+                                "'%s' is a relative socket path: it must start with '/' (and "
+                                "cannot hold spaces or commas)",
+                                item);
+        }
         if (colon && (item[0] != '[' || colon > strchr(item, ']'))) {
             hlen = (apr_size_t)(colon - item);
             if ((err = cnca_conf_parse_int(&port, p, colon + 1, 1, 65535))) {
@@ -156,7 +195,7 @@ const char *cnca_conf_parse_memcached(const char **pservers, apr_pool_t *p, cons
         out = apr_psprintf(p, "%s%s%.*s:%d", out ? out : "", out ? "," : "", (int)hlen, host, port);
     }
     if (!out) {
-        return "needs at least one host:port";
+        return none;
     }
     *pservers = out;
     return NULL;

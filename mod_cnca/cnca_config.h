@@ -20,9 +20,10 @@ const char *cnca_conf_parse_bytes(apr_size_t *pout, apr_pool_t *p, const char *a
 /* "WxH", each in [1, max]. */
 const char *cnca_conf_parse_dimensions(int *pw, int *ph, apr_pool_t *p, const char *arg, int max);
 
-/* memcached servers: "host:port[,host:port...]" (host a name, IPv4 or
- * [IPv6]; port 1-65535, default 11211). On success *pservers holds the
- * list normalised for memcached_servers_parse(). */
+/* memcached servers, comma-separated: "host:port" (host a name, IPv4 or
+ * [IPv6]; port 1-65535, default 11211) or an absolute unix socket path
+ * "/path" (at most 107 bytes). On success *pservers holds the list
+ * normalised for cnca_store_create(). */
 const char *cnca_conf_parse_memcached(const char **pservers, apr_pool_t *p, const char *arg);
 
 /* A hotline: digits with optional '-' and spaces, 3 to 20 characters. */

@@ -12,7 +12,8 @@
 
 typedef struct cnca_store cnca_store_t;
 
-/* servers: "host:port,host:port"; pool_max connections per process. */
+/* servers: comma-separated "host:port" or "/path/to/socket" items;
+ * pool_max connections per process. */
 apr_status_t cnca_store_create(cnca_store_t **pstore, apr_pool_t *p, const char *servers,
                                int pool_max);
 

@@ -28,26 +28,59 @@ static apr_status_t store_cleanup(void *data)
     return APR_SUCCESS;
 }
 
+/* Adds the servers of list (as cnca_conf_parse_memcached normalises it:
+ * "host:port" and "/path/to/socket" items, comma-separated) in their order,
+ * which the key distribution follows. memcached_servers_parse would take a
+ * socket path for a host name, so a path goes through
+ * memcached_server_add_unix_socket. *pcount: how many were added. */
+static memcached_return_t add_servers(memcached_st *mc, apr_pool_t *p, const char *list,
+                                      int *pcount)
+{
+    char *items = apr_pstrdup(p, list), *item, *state;
+    memcached_return_t rc = MEMCACHED_SUCCESS;
+
+    *pcount = 0;
+    for (item = apr_strtok(items, ", ", &state); item && rc == MEMCACHED_SUCCESS;
+         item = apr_strtok(NULL, ", ", &state)) {
+        if (item[0] == '/') {
+            rc = memcached_server_add_unix_socket(mc, item);
+        } else {
+            memcached_server_st *one = memcached_servers_parse(item);
+            rc = one ? memcached_server_push(mc, one) : MEMCACHED_INVALID_ARGUMENTS;
+            if (one) {
+                memcached_server_list_free(one);
+            }
+        }
+        if (rc == MEMCACHED_SUCCESS) {
+            ++*pcount;
+        }
+    }
+    return rc;
+}
+
 apr_status_t cnca_store_create(cnca_store_t **pstore, apr_pool_t *p, const char *servers,
                                int pool_max)
 {
     cnca_store_t *store = apr_pcalloc(p, sizeof(*store));
-    memcached_server_st *list = NULL;
     memcached_return_t rc;
     apr_status_t rv = APR_EGENERAL;
+    int count = 0;
 
     *pstore = NULL;
     apr_pool_cleanup_register(p, store, store_cleanup, apr_pool_cleanup_null);
     if (!(store->proto = memcached_create(NULL))) {
         goto leave;
     }
-    list = memcached_servers_parse(servers);
-    if (!list || (rc = memcached_server_push(store->proto, list)) != MEMCACHED_SUCCESS) {
+    if ((rc = add_servers(store->proto, p, servers ? servers : "", &count)) != MEMCACHED_SUCCESS ||
+        count == 0) {
         cnca_log_perror(CNCA_LOG_MARK, CNCA_LOG_ERR, rv,
-                        "CNCA00111: cannot use memcached servers '%s'", servers);
+                        "CNCA00111: cannot use memcached servers '%s'", servers ? servers : "");
         goto leave;
     }
     memcached_behavior_set(store->proto, MEMCACHED_BEHAVIOR_SUPPORT_CAS, 1);
+    /* libmemcached sets socket options (TCP_NODELAY, SO_SNDTIMEO...) on TCP
+     * connections only; a unix socket is made non-blocking and waited on
+     * with poll() under POLL_TIMEOUT like a TCP one */
     memcached_behavior_set(store->proto, MEMCACHED_BEHAVIOR_TCP_NODELAY, 1);
     memcached_behavior_set(store->proto, MEMCACHED_BEHAVIOR_NO_BLOCK, 1);
     memcached_behavior_set(store->proto, MEMCACHED_BEHAVIOR_CONNECT_TIMEOUT, 1000);
@@ -55,19 +88,22 @@ apr_status_t cnca_store_create(cnca_store_t **pstore, apr_pool_t *p, const char 
     memcached_behavior_set(store->proto, MEMCACHED_BEHAVIOR_RCV_TIMEOUT, 1000000);
     memcached_behavior_set(store->proto, MEMCACHED_BEHAVIOR_SND_TIMEOUT, 1000000);
     /* never mark a server dead for a while: a restarted memcached is used
-     * by the very next request (a local connect to a dead one fails fast) */
+     * by the very next request (a local connect to a dead one fails fast).
+     * libmemcached puts a server whose connection failed in a timeout
+     * until the wall-clock second after now + RETRY_TIMEOUT (with 0 still
+     * up to a second in which every request fails at once) when it has
+     * failed SERVER_TIMEOUT_LIMIT times (default 0: at the first failure);
+     * a limit that is never reached keeps it out of that timeout. (A
+     * SERVER_FAILURE_LIMIT of 0 is refused by libmemcached.) */
     memcached_behavior_set(store->proto, MEMCACHED_BEHAVIOR_RETRY_TIMEOUT, 0);
     memcached_behavior_set(store->proto, MEMCACHED_BEHAVIOR_DEAD_TIMEOUT, 0);
-    memcached_behavior_set(store->proto, MEMCACHED_BEHAVIOR_SERVER_FAILURE_LIMIT, 0);
+    memcached_behavior_set(store->proto, MEMCACHED_BEHAVIOR_SERVER_TIMEOUT_LIMIT, UINT32_MAX);
     if (!(store->pool = memcached_pool_create(store->proto, 1, pool_max > 0 ? pool_max : 16))) {
         goto leave;
     }
     *pstore = store;
     rv = APR_SUCCESS;
 leave:
-    if (list) {
-        memcached_server_list_free(list);
-    }
     return rv;
 }
 

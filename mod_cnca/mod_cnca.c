@@ -18,6 +18,7 @@
 #include "cnca_gateway.h"
 #include "cnca_image.h"
 #include "cnca_log.h"
+#include "mod_cnca_no_files.h"
 
 static server_rec *log_server;
 
@@ -171,13 +172,26 @@ static void cnca_child_init(apr_pool_t *pchild, server_rec *s)
     }
 }
 
+static int cnca_translate_api(request_rec *r)
+{
+    return cnca_translate_no_files(r, "cnca-api");
+}
+
+static int cnca_map_api(request_rec *r)
+{
+    return cnca_map_no_files(r, "cnca-api");
+}
+
 static void cnca_register_hooks(apr_pool_t *p)
 {
     static const char *const before_dbd[] = {"mod_dbd.c", NULL};
+    static const char *const before_alias[] = {"mod_alias.c", NULL};
     (void)p;
     cnca_dbd_register();
     ap_hook_post_config(cnca_post_config, NULL, before_dbd, APR_HOOK_MIDDLE);
     ap_hook_child_init(cnca_child_init, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_translate_name(cnca_translate_api, NULL, before_alias, APR_HOOK_FIRST);
+    ap_hook_map_to_storage(cnca_map_api, NULL, NULL, APR_HOOK_FIRST);
     ap_hook_handler(cnca_api_handler, NULL, NULL, APR_HOOK_MIDDLE);
 }
 

@@ -430,8 +430,8 @@ static const int_spec_t spec_face_max_age = {OFF(face_max_age), 60, 3600, 1};
 
 const command_rec cnca_cmds[] = {
     AP_INIT_TAKE1(CNCA_MEMCACHED_SERVERS, set_str, (void *)&spec_memcached, RSRC_CONF,
-                  "memcached servers for sessions, host:port[,host:port] (default "
-                  "127.0.0.1:11211)"),
+                  "memcached servers for sessions, host:port or /path/to/socket, "
+                  "comma-separated (default 127.0.0.1:11211)"),
     AP_INIT_TAKE1(CNCA_SESSION_TIMEOUT, set_int, (void *)&spec_session_timeout, RSRC_CONF,
                   "idle time after which a session ends, seconds or 15m (default 900)"),
     AP_INIT_TAKE1(CNCA_SESSION_MAX_AGE, set_int, (void *)&spec_session_max_age, RSRC_CONF,

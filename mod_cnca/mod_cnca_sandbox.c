@@ -16,6 +16,7 @@
 #include "cnca_config.h"
 #include "cnca_image.h"
 #include "cnca_log.h"
+#include "mod_cnca_no_files.h"
 
 /* Pages and assets of htdocs/sandbox the handler serves; the last column
  * says whether BASE/static/NAME serves it (the pages have routes). */
@@ -444,13 +445,26 @@ static int sandbox_handler(request_rec *r)
     return HTTP_NOT_FOUND;
 }
 
+static int sandbox_translate(request_rec *r)
+{
+    return cnca_translate_no_files(r, "cnca-sandbox");
+}
+
+static int sandbox_map(request_rec *r)
+{
+    return cnca_map_no_files(r, "cnca-sandbox");
+}
+
 static void register_hooks(apr_pool_t *p)
 {
     /* Statements are handed to mod_dbd before it sets up its pools. */
     static const char *const before_dbd[] = {"mod_dbd.c", NULL};
+    static const char *const before_alias[] = {"mod_alias.c", NULL};
 
     (void)p;
     ap_hook_post_config(sandbox_post_config, NULL, before_dbd, APR_HOOK_MIDDLE);
+    ap_hook_translate_name(sandbox_translate, NULL, before_alias, APR_HOOK_FIRST);
+    ap_hook_map_to_storage(sandbox_map, NULL, NULL, APR_HOOK_FIRST);
     ap_hook_handler(sandbox_handler, NULL, NULL, APR_HOOK_MIDDLE);
 }
 

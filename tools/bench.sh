@@ -1,9 +1,9 @@
 #!/bin/sh
 # `make bench`: starts its own instance of the service as `make run` does
 # (conf/bench.conf = conf/dev.conf + a raised per-client SMS cap: httpd event
-# MPM, memcached, SQLite, the sandbox gateway) on free ports of 127.0.0.1,
-# with its run folder in bench/run/ (remade each time), and prints four
-# tables:
+# MPM, memcached, SQLite, the sandbox gateway) on a free port of 127.0.0.1,
+# with its run folder in bench/run/ (remade each time; memcached on the unix
+# socket bench/run/memcached.sock), and prints four tables:
 #
 #   1. per-request cost: wrk on a static page and on GET /cnca/api/session
 #   2. full enrollments per second (bench/enroll_driver, libcurl multi)
@@ -64,7 +64,6 @@ mkdir -p "$run/ca"
 cp -p "$run/ca-$(ca_kind "$alg")/ca.crt" "$run/ca-$(ca_kind "$alg")/ca.key" "$run/ca/"
 instance_user "$run"
 port=$(free_port)
-mc_port=$(free_port)
 base="http://127.0.0.1:$port"
 
 mc_pid=""
@@ -82,11 +81,11 @@ stop() {
 trap stop EXIT
 trap 'exit 130' INT TERM
 
-# shellcheck disable=SC2086
-memcached -l 127.0.0.1 -p "$mc_port" -U 0 -m 64 -c 4096 $mcuser &
-mc_pid=$!
+# memcached on bench/run/memcached.sock, as `make run` has it; mc_pid is
+# memcached itself (its CPU time below)
+instance_memcached "$run" -m 64 -c 4096 || die "memcached did not start"
 
-export CNCA_TOP="$top" CNCA_RUN="$run" CNCA_PORT="$port" CNCA_MC_PORT="$mc_port" \
+export CNCA_TOP="$top" CNCA_RUN="$run" CNCA_PORT="$port" CNCA_MC_SOCKET="$mc_sock" \
     CNCA_USER="$user" CNCA_GROUP="$group" CNCA_KEY_ALG="$alg"
 /usr/sbin/apache2 -f "$top/conf/bench.conf" -t >/dev/null 2>&1 ||
     /usr/sbin/apache2 -f "$top/conf/bench.conf" -t
@@ -165,7 +164,7 @@ say ""
 say "machine: $(nproc) CPUs ($cpu), $(awk '/MemTotal/ { printf "%d MB", $2 / 1024 }' /proc/meminfo) RAM," \
     "Linux $(uname -r), Debian $(cat /etc/debian_version 2>/dev/null || echo '?')"
 say "stack: $(/usr/sbin/apache2 -v | sed -n 's/^Server version: //p') event MPM (conf/dev.conf:" \
-    "2-4 children x 64 threads), memcached $(memcached -V | cut -d' ' -f2)," \
+    "2-4 children x 64 threads), memcached $(memcached -V | cut -d' ' -f2) (unix socket)," \
     "SQLite $(sqlite3 --version | cut -d' ' -f1) (WAL), $(openssl version | cut -d' ' -f1-2);" \
     "key algorithm $alg; server $base"
 say "load average at start: $(load) (other work on the machine lowers every rate;" \

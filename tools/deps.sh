@@ -6,6 +6,7 @@ cd "$(dirname "$0")/.."
 PKGS="apache2 apache2-dev libaprutil1-dbd-sqlite3 libaprutil1-dbd-pgsql pkg-config
 libssl-dev openssl libxml2-dev libxml2-utils libcurl4-openssl-dev libjansson-dev
 libmemcached-dev libmemcached-tools memcached libgd-dev libpng-dev fonts-dejavu-core fonts-wqy-microhei sqlite3
+libdeflate-dev liblodepng-dev
 libapache2-mod-perl2 libwww-perl libjson-perl libhttp-cookies-perl libdbd-sqlite3-perl libgd-perl
 postgresql libdbd-pg-perl
 chromium wrk clang-format"

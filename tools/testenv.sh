@@ -2,7 +2,7 @@
 # test run needs that are not httpd — keys, a fresh SQLite database, a dev
 # CA, and memcached on a free port — and their teardown (runs as the
 # unprivileged user); and the run folder of a dev instance (make run, make
-# bench).
+# bench) with its memcached on a unix socket there.
 
 free_port() {
     perl -MIO::Socket::INET -e \
@@ -45,6 +45,35 @@ instance_user() {
         mcuser=""
     fi
     group=$(id -gn "$user")
+}
+
+# instance_memcached RUN ARGS...: memcached in the background on the unix
+# socket RUN/memcached.sock with ARGS added (after instance_user: it runs
+# as $user, whom httpd's children run as too, and makes the socket with
+# mode 0770 in RUN, which $user owns). Sets mc_pid (memcached itself) and
+# mc_sock, and waits up to 5 s for the socket; 1 when memcached did not
+# start. The caller stops it (kill $mc_pid).
+instance_memcached() {
+    mc_sock="$1/memcached.sock"
+    shift
+    mc_pid=""
+    if [ ${#mc_sock} -gt 107 ]; then
+        echo "memcached's socket $mc_sock: longer than the 107 bytes a socket path may have" >&2
+        return 1
+    fi
+    rm -f "$mc_sock" # a socket left behind would look like the new one
+    # shellcheck disable=SC2086 # $mcuser: none or two words
+    memcached -s "$mc_sock" -a 0770 "$@" $mcuser &
+    mc_pid=$!
+    i=0
+    until [ -S "$mc_sock" ]; do
+        if ! kill -0 "$mc_pid" 2>/dev/null || [ $i -ge 50 ]; then
+            echo "memcached did not start on $mc_sock" >&2
+            return 1
+        fi
+        sleep 0.1
+        i=$((i + 1))
+    done
 }
 
 testenv_setup() {

@@ -118,6 +118,17 @@ static void str_refused(str_parser_fn *parse, const char *name, const char *arg,
 
 #define mc_good(arg, want) str_parsed(cnca_conf_parse_memcached, "memcached", (arg), (want), NULL)
 #define mc_bad(arg) str_refused(cnca_conf_parse_memcached, "memcached", (arg), NULL)
+/* A refused memcached value with the exact message (the glue prefixes the
+ * directive's name), output untouched. */
+static void mc_message(const char *arg, const char *want)
+{
+    apr_pool_t *p = tap_pool();
+    const char *out = sentinel_str;
+    const char *err = cnca_conf_parse_memcached(&out, p, arg);
+
+    is_str(err, want, apr_psprintf(p, "memcached %s: the message says why", show(p, arg)));
+    ok(out == sentinel_str, apr_psprintf(p, "memcached %s: output untouched", show(p, arg)));
+}
 #define hotline_good(arg) str_parsed(cnca_conf_parse_hotline, "hotline", (arg), (arg), NULL)
 #define hotline_bad(arg) str_refused(cnca_conf_parse_hotline, "hotline", (arg), NULL)
 #define sign_good(arg, what)                                                                       \
@@ -351,6 +362,48 @@ static void test_memcached(void)
     }
 }
 
+/* ---- memcached on a unix domain socket ---- */
+
+static void test_memcached_socket(void)
+{
+    apr_pool_t *p = tap_pool();
+    /* the longest path sun_path holds with its NUL is 107 bytes */
+    char *longest = apr_pcalloc(p, 109), *too_long = apr_pcalloc(p, 109);
+
+    memset(longest, 'a', 107);
+    longest[0] = '/';
+    memset(too_long, 'a', 108);
+    too_long[0] = '/';
+    mc_good("/run/memcached/memcached.sock", "/run/memcached/memcached.sock");
+    mc_good("/tmp/mc", "/tmp/mc");
+    mc_good("/var/run/mc:11211.sock", "/var/run/mc:11211.sock");
+    mc_good("/a/mc.sock,127.0.0.1:11211", "/a/mc.sock,127.0.0.1:11211");
+    mc_good("h, /a/mc.sock ,[::1]:2", "h:11211,/a/mc.sock,[::1]:2");
+    mc_good("/a/one.sock,/b/two.sock", "/a/one.sock,/b/two.sock");
+    mc_good(longest, longest);
+
+    mc_message("run/memcached.sock", "'run/memcached.sock' is a relative socket path: it must "
+                                     "start with '/' (and cannot hold spaces or commas)");
+    mc_message("./mc.sock", "'./mc.sock' is a relative socket path: it must start with '/' (and "
+                            "cannot hold spaces or commas)");
+    mc_message("~/mc.sock", "'~/mc.sock' is a relative socket path: it must start with '/' (and "
+                            "cannot hold spaces or commas)");
+    mc_message("/srv/my dir/mc.sock", "'dir/mc.sock' is a relative socket path: it must start "
+                                      "with '/' (and cannot hold spaces or commas)");
+    mc_message("/", "'/' names a folder, not a socket");
+    mc_message("/run/memcached/", "'/run/memcached/' names a folder, not a socket");
+    mc_message(too_long, apr_psprintf(p, "socket path '%s' is longer than 107 bytes", too_long));
+    mc_message("/run/mc\x01.sock", "socket path '/run/mc\x01.sock' holds a control character");
+    mc_message("/run/mc\t.sock", "socket path '/run/mc\t.sock' holds a control character");
+    mc_message("127.0.0.1:11211,run/mc.sock",
+               "'run/mc.sock' is a relative socket path: it must start with '/' (and cannot "
+               "hold spaces or commas)");
+    mc_message("/a/mc.sock,h:0", "port of 'h:0': '0' is out of range (1 to 65535)");
+    mc_message("", "needs at least one host:port or /path/to/socket");
+    mc_message(" , ", "needs at least one host:port or /path/to/socket");
+    mc_message(NULL, "needs at least one host:port or /path/to/socket");
+}
+
 /* ---- hotline ---- */
 
 static void test_hotline(void)
@@ -485,6 +538,7 @@ int main(void)
     test_bytes();
     test_dimensions();
     test_memcached();
+    test_memcached_socket();
     test_hotline();
     test_sign_name();
     test_url();

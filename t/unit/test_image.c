@@ -8,12 +8,14 @@
 #include <string.h>
 
 #include <png.h>
+#include <zlib.h>
 
 #include <apr_strings.h>
 
 #include "tap.h"
 #include "cnca_image.h"
 #include "cnca_image_gd.h"
+#include "cnca_image_lodepng.h"
 #include "cnca_log.h"
 
 /* mallinfo2: bytes in use, for the leak check of refused PNGs */
@@ -1597,6 +1599,115 @@ static void test_png_corrupt(void)
     }
 }
 
+/* The RGBA decoder (lodepng + libdeflate): the bytes libpng reads, only
+ * for 8-bit RGBA; what it refuses goes to libpng (cnca_image_png_decode
+ * says so in a debug line), so what is read stays what libpng reads. */
+static void test_png_lodepng(void)
+{
+    apr_pool_t *p = tap_pool();
+    static const int sizes[][3] = {{1, 1, 0}, {37, 29, 0}, {37, 29, 1}, {801, 3, 1}, {3, 300, 0}};
+    blob_t png, bomb;
+    unsigned char *rgba = NULL, *b;
+    unsigned w, h;
+    const char *err;
+    apr_size_t i, idat, n;
+    gdImagePtr got = NULL;
+    const char *code, *msg;
+
+    for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); ++i) {
+        png_image img;
+        unsigned char *want;
+        const char *what = apr_psprintf(p, "RGBA %dx%d%s", sizes[i][0], sizes[i][1],
+                                        sizes[i][2] ? " interlaced" : "");
+
+        png = libpng_of(p, sizes[i][0], sizes[i][1], 6, 8, sizes[i][2], 0);
+        memset(&img, 0, sizeof(img));
+        img.version = PNG_IMAGE_VERSION;
+        png_image_begin_read_from_memory(&img, png.data, png.len);
+        img.format = PNG_FORMAT_RGBA;
+        want = apr_palloc(p, PNG_IMAGE_SIZE(img));
+        png_image_finish_read(&img, NULL, want, 0, NULL);
+        is_int(cnca_image_lodepng_fits(png.data, png.len), 1,
+               apr_pstrcat(p, what, ": taken", NULL));
+        if (ok(cnca_image_lodepng_rgba8(&rgba, &w, &h, png.data, png.len, &err) == 0,
+               apr_pstrcat(p, "  ", what, ": decoded", NULL))) {
+            ok(w == (unsigned)sizes[i][0] && h == (unsigned)sizes[i][1] &&
+                   !memcmp(rgba, want, (apr_size_t)w * h * 4),
+               apr_pstrcat(p, "  ", what, ": the bytes libpng reads", NULL));
+        }
+        free(rgba);
+        rgba = NULL;
+        log_seen[0] = '\0';
+        ok(cnca_image_decode(&got, &code, &msg, p, png.data, png.len, NULL, 1) == APR_SUCCESS &&
+               !logged("CNCA00414"),
+           apr_pstrcat(p, "  ", what, ": cnca_image_decode reads it without libpng", NULL));
+        if (got) {
+            gdImageDestroy(got);
+            got = NULL;
+        }
+    }
+
+    /* other kinds are libpng's */
+    {
+        static const int kinds[][2] = {{6, 16}, {2, 8}, {4, 8}, {3, 8}, {0, 8}};
+        for (i = 0; i < sizeof(kinds) / sizeof(kinds[0]); ++i) {
+            png = libpng_of(p, 9, 7, kinds[i][0], kinds[i][1], 0, 0);
+            ok(!cnca_image_lodepng_fits(png.data, png.len) &&
+                   cnca_image_lodepng_rgba8(&rgba, &w, &h, png.data, png.len, &err) != 0 && !rgba &&
+                   !strcmp(err, "not an 8-bit RGBA PNG"),
+               apr_psprintf(p, "colour type %d depth %d: not taken", kinds[i][0], kinds[i][1]));
+        }
+    }
+    ok(!cnca_image_lodepng_fits((const unsigned char *)"\x89PNG", 4), "4 bytes: not taken");
+
+    /* a wrong Adler-32: libdeflate refuses, libpng reads it (as before) */
+    png = libpng_of(p, 40, 20, 6, 8, 0, 0);
+    idat = chunk_at(png.data, png.len, "IDAT");
+    n = get32(png.data + idat);
+    b = apr_pmemdup(p, png.data, png.len);
+    b[idat + 8 + n - 1] ^= 0x01;
+    put32(b + idat + 8 + n, crc32_of(b + idat + 4, n + 4));
+    ok(cnca_image_lodepng_rgba8(&rgba, &w, &h, b, png.len, &err) != 0 && !rgba,
+       "wrong Adler-32: lodepng + libdeflate refuse");
+    log_seen[0] = '\0';
+    ok(cnca_image_decode(&got, &code, &msg, p, b, png.len, NULL, 1) == APR_SUCCESS &&
+           logged("CNCA00414: lodepng: "),
+       "  cnca_image_decode reads it through libpng, saying so in a debug line");
+    if (got) {
+        gdImageDestroy(got);
+        got = NULL;
+    }
+    b = apr_pmemdup(p, png.data, png.len);
+    b[idat + 8 + n / 2] ^= 0x5a; /* the chunk's CRC now wrong */
+    ok(cnca_image_lodepng_rgba8(&rgba, &w, &h, b, png.len, &err) != 0 && !rgba,
+       "wrong CRC-32: refused");
+    ok(cnca_image_lodepng_rgba8(&rgba, &w, &h, png.data, idat + 8 + n / 2, &err) != 0 && !rgba,
+       "cut inside IDAT: refused");
+
+    /* image data inflating to far more than its rows: refused by the
+     * inflate hook, not inflated into memory */
+    {
+        apr_size_t big = 4u << 20, zlen = compressBound(big);
+        unsigned char *zeros = calloc(1, big), *z = apr_palloc(p, zlen);
+        uLongf zl = zlen;
+        unsigned char *f;
+        apr_size_t head = idat, tail = png.len - (idat + 12 + n);
+
+        ok(zeros && compress2(z, &zl, zeros, big, 9) == Z_OK, "a 4 MB zlib stream of zeros");
+        free(zeros);
+        bomb.len = head + 12 + zl + tail;
+        bomb.data = f = apr_palloc(p, bomb.len);
+        memcpy(f, png.data, head);
+        put32(f + head, (apr_uint32_t)zl);
+        memcpy(f + head + 4, "IDAT", 4);
+        memcpy(f + head + 8, z, zl);
+        put32(f + head + 8 + zl, crc32_of(f + head + 4, zl + 4));
+        memcpy(f + head + 12 + zl, png.data + idat + 12 + n, tail);
+        ok(cnca_image_lodepng_rgba8(&rgba, &w, &h, bomb.data, bomb.len, &err) != 0 && !rgba,
+           "  40x20 whose data inflates to 4 MB: refused");
+    }
+}
+
 int main(void)
 {
     cnca_log_set_sink(log_sink, NULL);
@@ -1623,6 +1734,7 @@ int main(void)
     test_png_encode_part();
     test_png_decode();
     test_png_corrupt();
+    test_png_lodepng();
 
     cnca_image_terminate();
     return tap_done();

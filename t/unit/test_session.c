@@ -333,7 +333,7 @@ static void test_no_clear_text(void)
 
 /* ---- load / save / rotate / destroy, on a memcached of our own ---- */
 
-static testlib_mc_t mc = {NULL, "127.0.0.1", 0, 0};
+static testlib_mc_t mc = {NULL, "127.0.0.1", 0, 0, NULL};
 
 static void mc_stop(void)
 {

@@ -1,13 +1,18 @@
-/* Unit tests for cnca_store_memcached.c against a real memcached that this
- * test starts on a free port: get/set/add/cas/delete, TTLs, hashed keys,
- * binary values, fail-closed when memcached dies (APR_EGENERAL, never
- * APR_NOTFOUND), recovery when it comes back, and CAS from two threads
- * through the connection pool. */
+/* Unit tests for cnca_store_memcached.c against real memcacheds that this
+ * test starts, one on a free port and one on a unix domain socket in a
+ * folder of its own: get/set/add/cas/delete, TTLs, hashed keys, binary
+ * values, fail-closed when memcached dies (APR_EGENERAL, never
+ * APR_NOTFOUND), recovery on the very next request when it comes back, CAS
+ * from two threads through the connection pool, a list that mixes both,
+ * and a hung memcached on the socket failing within the poll timeout. */
+#include <errno.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 
 #include <apr_strings.h>
 #include <apr_thread_proc.h>
@@ -21,18 +26,59 @@
 
 /* ---- a memcached of our own ---- */
 
-static testlib_mc_t mc4 = {NULL, "127.0.0.1", 0, 0};
-static testlib_mc_t mc6 = {NULL, "::1", 0, 0};
+static testlib_mc_t mc4 = {NULL, "127.0.0.1", 0, 0, NULL};
+static testlib_mc_t mc6 = {NULL, "::1", 0, 0, NULL};
+
+/* memcached on a unix domain socket, in a folder of the test's own */
+static testlib_mc_t mcu = {NULL, NULL, 0, 0, NULL};
+static char mcu_dir[64];                                           /* memcached's when root */
+static char mcu_path[sizeof(((struct sockaddr_un *)0)->sun_path)]; /* mcu_dir/memcached.sock */
+
+/* Makes the folder (memcached's own when root: it runs as nobody and makes
+ * the socket there) and points mcu at the socket in it. 1, or 0 with the
+ * reason in a "# " line. */
+static int mcu_folder(void)
+{
+    struct passwd *pw;
+
+    snprintf(mcu_dir, sizeof(mcu_dir), "/tmp/cnca-test-store.XXXXXX");
+    if (!mkdtemp(mcu_dir)) {
+        printf("#   mkdtemp: %s\n", strerror(errno));
+        mcu_dir[0] = '\0';
+        return 0;
+    }
+    snprintf(mcu_path, sizeof(mcu_path), "%s/memcached.sock", mcu_dir);
+    mcu.socket = mcu_path;
+    if (geteuid() == 0 && (!(pw = getpwnam("nobody")) || chown(mcu_dir, pw->pw_uid, pw->pw_gid))) {
+        printf("#   cannot give %s to nobody\n", mcu_dir);
+        return 0;
+    }
+    return 1;
+}
 
 static void mc_stop_all(void)
 {
     testlib_mc_stop(&mc4, SIGKILL);
     testlib_mc_stop(&mc6, SIGKILL);
+    testlib_mc_stop(&mcu, SIGKILL);
+    if (mcu_dir[0]) {
+        unlink(mcu_path);
+        rmdir(mcu_dir);
+        mcu_dir[0] = '\0';
+    }
 }
 
 /* ---- tests ---- */
 
-static cnca_store_t *store; /* the store on mc4, for the whole run */
+static cnca_store_t *store;  /* the store on mc4, for the whole run */
+static cnca_store_t *ustore; /* the store on mcu's socket */
+
+/* A test's description: as it is over TCP (via NULL), prefixed "via: "
+ * otherwise. */
+static const char *says(apr_pool_t *p, const char *via, const char *what)
+{
+    return via ? apr_psprintf(p, "%s: %s", via, what) : what;
+}
 
 static const char *key_for(apr_pool_t *p, const char *name)
 {
@@ -84,7 +130,7 @@ static void test_keys(void)
     ok(k5 && strlen(k5) == 7 + 64, "empty name: a key too");
 }
 
-static void test_basic(void)
+static void test_basic(cnca_store_t *s, const char *via)
 {
     apr_pool_t *p = tap_pool();
     const char *key = key_for(p, "basic");
@@ -93,44 +139,47 @@ static void test_basic(void)
     uint64_t cas = 99, cas2 = 0;
     apr_status_t rv;
 
-    cnca_store_delete(store, key);
-    rv = cnca_store_get(&val, &len, &cas, store, p, key);
-    is_int(rv, APR_NOTFOUND, "get of a missing key: APR_NOTFOUND");
-    ok(val == NULL && len == 0 && cas == 0, "missing key: outputs cleared");
+    cnca_store_delete(s, key);
+    rv = cnca_store_get(&val, &len, &cas, s, p, key);
+    is_int(rv, APR_NOTFOUND, says(p, via, "get of a missing key: APR_NOTFOUND"));
+    ok(val == NULL && len == 0 && cas == 0, says(p, via, "missing key: outputs cleared"));
 
-    is_int(cnca_store_set(store, key, "hello", 5, 60), APR_SUCCESS, "set");
-    rv = cnca_store_get(&val, &len, &cas, store, p, key);
-    is_int(rv, APR_SUCCESS, "get after set");
-    is_str(val, "hello", "get returns what was set");
-    is_int(len, 5, "get returns the length");
-    ok(cas != 0, "get returns a CAS");
-    rv = cnca_store_get(&val, &len, NULL, store, p, key);
-    is_int(rv, APR_SUCCESS, "get without asking for the CAS");
+    is_int(cnca_store_set(s, key, "hello", 5, 60), APR_SUCCESS, says(p, via, "set"));
+    rv = cnca_store_get(&val, &len, &cas, s, p, key);
+    is_int(rv, APR_SUCCESS, says(p, via, "get after set"));
+    is_str(val, "hello", says(p, via, "get returns what was set"));
+    is_int(len, 5, says(p, via, "get returns the length"));
+    ok(cas != 0, says(p, via, "get returns a CAS"));
+    rv = cnca_store_get(&val, &len, NULL, s, p, key);
+    is_int(rv, APR_SUCCESS, says(p, via, "get without asking for the CAS"));
 
-    is_int(cnca_store_set(store, key, "world!", 6, 60), APR_SUCCESS, "set replaces");
-    cnca_store_get(&val, &len, &cas2, store, p, key);
-    is_str(val, "world!", "get returns the replacement");
-    ok(cas2 != cas, "a write changes the CAS");
+    is_int(cnca_store_set(s, key, "world!", 6, 60), APR_SUCCESS, says(p, via, "set replaces"));
+    cnca_store_get(&val, &len, &cas2, s, p, key);
+    is_str(val, "world!", says(p, via, "get returns the replacement"));
+    ok(cas2 != cas, says(p, via, "a write changes the CAS"));
 
-    is_int(cnca_store_add(store, key, "other", 5, 60), APR_EEXIST, "add when present: APR_EEXIST");
-    cnca_store_get(&val, &len, NULL, store, p, key);
-    is_str(val, "world!", "add when present changed nothing");
+    is_int(cnca_store_add(s, key, "other", 5, 60), APR_EEXIST,
+           says(p, via, "add when present: APR_EEXIST"));
+    cnca_store_get(&val, &len, NULL, s, p, key);
+    is_str(val, "world!", says(p, via, "add when present changed nothing"));
 
-    is_int(cnca_store_delete(store, key), APR_SUCCESS, "delete");
-    is_int(cnca_store_get(&val, &len, NULL, store, p, key), APR_NOTFOUND,
-           "get after delete: APR_NOTFOUND");
-    is_int(cnca_store_delete(store, key), APR_SUCCESS, "delete of a missing key succeeds");
+    is_int(cnca_store_delete(s, key), APR_SUCCESS, says(p, via, "delete"));
+    is_int(cnca_store_get(&val, &len, NULL, s, p, key), APR_NOTFOUND,
+           says(p, via, "get after delete: APR_NOTFOUND"));
+    is_int(cnca_store_delete(s, key), APR_SUCCESS,
+           says(p, via, "delete of a missing key succeeds"));
 
-    is_int(cnca_store_add(store, key, "first", 5, 60), APR_SUCCESS, "add when absent");
-    cnca_store_get(&val, &len, NULL, store, p, key);
-    is_str(val, "first", "get returns what add stored");
-    is_int(cnca_store_set(store, key, "", 0, 60), APR_SUCCESS, "set an empty value");
-    rv = cnca_store_get(&val, &len, NULL, store, p, key);
-    ok(rv == APR_SUCCESS && len == 0 && val && *val == '\0', "an empty value is there, empty");
-    cnca_store_delete(store, key);
+    is_int(cnca_store_add(s, key, "first", 5, 60), APR_SUCCESS, says(p, via, "add when absent"));
+    cnca_store_get(&val, &len, NULL, s, p, key);
+    is_str(val, "first", says(p, via, "get returns what add stored"));
+    is_int(cnca_store_set(s, key, "", 0, 60), APR_SUCCESS, says(p, via, "set an empty value"));
+    rv = cnca_store_get(&val, &len, NULL, s, p, key);
+    ok(rv == APR_SUCCESS && len == 0 && val && *val == '\0',
+       says(p, via, "an empty value is there, empty"));
+    cnca_store_delete(s, key);
 }
 
-static void test_cas(void)
+static void test_cas(cnca_store_t *s, const char *via)
 {
     apr_pool_t *p = tap_pool();
     const char *key = key_for(p, "cas");
@@ -138,28 +187,29 @@ static void test_cas(void)
     apr_size_t len;
     uint64_t cas1 = 0, cas2 = 0;
 
-    cnca_store_set(store, key, "v1", 2, 60);
-    cnca_store_get(&val, &len, &cas1, store, p, key);
-    is_int(cnca_store_cas(store, key, "v2", 2, 60, cas1), APR_SUCCESS, "cas with the right CAS");
-    cnca_store_get(&val, &len, &cas2, store, p, key);
-    is_str(val, "v2", "cas stored the value");
-    is_int(cnca_store_cas(store, key, "v3", 2, 60, cas1), APR_EEXIST,
-           "cas with a stale CAS: APR_EEXIST");
-    cnca_store_get(&val, &len, NULL, store, p, key);
-    is_str(val, "v2", "stale cas changed nothing");
+    cnca_store_set(s, key, "v1", 2, 60);
+    cnca_store_get(&val, &len, &cas1, s, p, key);
+    is_int(cnca_store_cas(s, key, "v2", 2, 60, cas1), APR_SUCCESS,
+           says(p, via, "cas with the right CAS"));
+    cnca_store_get(&val, &len, &cas2, s, p, key);
+    is_str(val, "v2", says(p, via, "cas stored the value"));
+    is_int(cnca_store_cas(s, key, "v3", 2, 60, cas1), APR_EEXIST,
+           says(p, via, "cas with a stale CAS: APR_EEXIST"));
+    cnca_store_get(&val, &len, NULL, s, p, key);
+    is_str(val, "v2", says(p, via, "stale cas changed nothing"));
 
-    cnca_store_set(store, key, "v4", 2, 60); /* another writer */
-    is_int(cnca_store_cas(store, key, "v5", 2, 60, cas2), APR_EEXIST,
-           "cas after another writer's set: APR_EEXIST");
+    cnca_store_set(s, key, "v4", 2, 60); /* another writer */
+    is_int(cnca_store_cas(s, key, "v5", 2, 60, cas2), APR_EEXIST,
+           says(p, via, "cas after another writer's set: APR_EEXIST"));
 
-    cnca_store_delete(store, key);
-    is_int(cnca_store_cas(store, key, "v6", 2, 60, cas2), APR_NOTFOUND,
-           "cas on a key that has gone: APR_NOTFOUND");
-    is_int(cnca_store_get(&val, &len, NULL, store, p, key), APR_NOTFOUND,
-           "cas on a gone key did not create it");
+    cnca_store_delete(s, key);
+    is_int(cnca_store_cas(s, key, "v6", 2, 60, cas2), APR_NOTFOUND,
+           says(p, via, "cas on a key that has gone: APR_NOTFOUND"));
+    is_int(cnca_store_get(&val, &len, NULL, s, p, key), APR_NOTFOUND,
+           says(p, via, "cas on a gone key did not create it"));
 }
 
-static void test_values(void)
+static void test_values(cnca_store_t *s, const char *via)
 {
     apr_pool_t *p = tap_pool();
     const char *key = key_for(p, "values");
@@ -171,25 +221,28 @@ static void test_values(void)
     for (i = 0; i < sizeof(bin); ++i) {
         bin[i] = (char)(255 - i); /* every byte value, NUL among them */
     }
-    is_int(cnca_store_set(store, key, bin, sizeof(bin), 60), APR_SUCCESS, "set 256 binary bytes");
-    rv = cnca_store_get(&val, &len, NULL, store, p, key);
+    is_int(cnca_store_set(s, key, bin, sizeof(bin), 60), APR_SUCCESS,
+           says(p, via, "set 256 binary bytes"));
+    rv = cnca_store_get(&val, &len, NULL, s, p, key);
     ok(rv == APR_SUCCESS && len == sizeof(bin) && !memcmp(val, bin, sizeof(bin)),
-       "binary value back byte for byte, NULs included");
-    ok(rv == APR_SUCCESS && val[len] == '\0', "value is NUL-terminated after its length");
+       says(p, via, "binary value back byte for byte, NULs included"));
+    ok(rv == APR_SUCCESS && val[len] == '\0',
+       says(p, via, "value is NUL-terminated after its length"));
 
-    is_int(cnca_store_set(store, key, utf8, strlen(utf8), 60), APR_SUCCESS,
-           "set UTF-8 with CRLF and END inside");
-    rv = cnca_store_get(&val, &len, NULL, store, p, key);
-    is_str(rv == APR_SUCCESS ? val : NULL, utf8, "UTF-8 value back as it was");
+    is_int(cnca_store_set(s, key, utf8, strlen(utf8), 60), APR_SUCCESS,
+           says(p, via, "set UTF-8 with CRLF and END inside"));
+    rv = cnca_store_get(&val, &len, NULL, s, p, key);
+    is_str(rv == APR_SUCCESS ? val : NULL, utf8, says(p, via, "UTF-8 value back as it was"));
 
     big = apr_palloc(p, big_len);
     for (i = 0; i < big_len; ++i) {
         big[i] = (char)('a' + i % 26);
     }
-    is_int(cnca_store_set(store, key, big, big_len, 60), APR_SUCCESS, "set 200 KB");
-    rv = cnca_store_get(&val, &len, NULL, store, p, key);
-    ok(rv == APR_SUCCESS && len == big_len && !memcmp(val, big, big_len), "200 KB back");
-    cnca_store_delete(store, key);
+    is_int(cnca_store_set(s, key, big, big_len, 60), APR_SUCCESS, says(p, via, "set 200 KB"));
+    rv = cnca_store_get(&val, &len, NULL, s, p, key);
+    ok(rv == APR_SUCCESS && len == big_len && !memcmp(val, big, big_len),
+       says(p, via, "200 KB back"));
+    cnca_store_delete(s, key);
 }
 
 /* The TTL keys are written first and read after the other tests, which
@@ -275,7 +328,7 @@ static void *APR_THREAD_FUNC increment(apr_thread_t *thread, void *data)
     return NULL;
 }
 
-static void test_threads(void)
+static void test_threads(cnca_store_t *s, const char *via)
 {
     apr_pool_t *p = tap_pool();
     const char *key = key_for(p, "counter");
@@ -287,10 +340,10 @@ static void test_threads(void)
     int i, started = 0;
     apr_time_t t0 = apr_time_now();
 
-    cnca_store_set(store, key, "0", 1, 60);
+    cnca_store_set(s, key, "0", 1, 60);
     for (i = 0; i < 2; ++i) {
         memset(&w[i], 0, sizeof(w[i]));
-        w[i].store = store;
+        w[i].store = s;
         w[i].key = key;
         apr_pool_create_unmanaged_ex(&w[i].pool, NULL, NULL);
     }
@@ -299,20 +352,20 @@ static void test_threads(void)
             ++started;
         }
     }
-    is_int(started, 2, "two threads started");
+    is_int(started, 2, says(p, via, "two threads started"));
     for (i = 0; i < started; ++i) {
         apr_thread_join(&trv, t[i]);
     }
     for (i = 0; i < 2; ++i) {
         apr_pool_destroy(w[i].pool);
     }
-    is_int(w[0].done + w[1].done, 2 * INCREMENTS, "2000 successful CAS writes");
-    is_int(w[0].errors + w[1].errors, 0, "no store errors in the threads");
-    rv = cnca_store_get(&val, &len, NULL, store, p, key);
-    is_str(rv == APR_SUCCESS ? val : NULL, "2000", "the counter is exactly 2000");
+    is_int(w[0].done + w[1].done, 2 * INCREMENTS, says(p, via, "2000 successful CAS writes"));
+    is_int(w[0].errors + w[1].errors, 0, says(p, via, "no store errors in the threads"));
+    rv = cnca_store_get(&val, &len, NULL, s, p, key);
+    is_str(rv == APR_SUCCESS ? val : NULL, "2000", says(p, via, "the counter is exactly 2000"));
     printf("# %d + %d conflicts retried, %.2f s\n", w[0].conflicts, w[1].conflicts,
            (double)(apr_time_now() - t0) / APR_USEC_PER_SEC);
-    cnca_store_delete(store, key);
+    cnca_store_delete(s, key);
 }
 
 /* ---- IPv6, through the directive parser's normalised form ---- */
@@ -344,7 +397,7 @@ static void test_ipv6(void)
 
 /* ---- memcached dies, then comes back ---- */
 
-static void fails_closed(apr_pool_t *p, const char *key, const char *when)
+static void fails_closed(cnca_store_t *s, apr_pool_t *p, const char *key, const char *when)
 {
     char *val = (char *)"x";
     apr_size_t len;
@@ -354,95 +407,181 @@ static void fails_closed(apr_pool_t *p, const char *key, const char *when)
     double secs;
 
     t0 = apr_time_now();
-    rv = cnca_store_get(&val, &len, &cas, store, p, key);
+    rv = cnca_store_get(&val, &len, &cas, s, p, key);
     secs = (double)(apr_time_now() - t0) / APR_USEC_PER_SEC;
     is_int(rv, APR_EGENERAL, apr_psprintf(p, "%s: get is APR_EGENERAL, not NOTFOUND", when));
     ok(secs < 2.5, apr_psprintf(p, "%s: get fails within 2.5 s (%.2f s)", when, secs));
     ok(val == NULL, apr_psprintf(p, "%s: no value", when));
 
     t0 = apr_time_now();
-    rv = cnca_store_set(store, key, "v", 1, 60);
+    rv = cnca_store_set(s, key, "v", 1, 60);
     secs = (double)(apr_time_now() - t0) / APR_USEC_PER_SEC;
     is_int(rv, APR_EGENERAL, apr_psprintf(p, "%s: set is APR_EGENERAL", when));
     ok(secs < 2.5, apr_psprintf(p, "%s: set fails within 2.5 s (%.2f s)", when, secs));
 
-    is_int(cnca_store_add(store, key, "v", 1, 60), APR_EGENERAL,
+    is_int(cnca_store_add(s, key, "v", 1, 60), APR_EGENERAL,
            apr_psprintf(p, "%s: add is APR_EGENERAL (not EEXIST)", when));
-    is_int(cnca_store_cas(store, key, "v", 1, 60, 1), APR_EGENERAL,
+    is_int(cnca_store_cas(s, key, "v", 1, 60, 1), APR_EGENERAL,
            apr_psprintf(p, "%s: cas is APR_EGENERAL (not EEXIST/NOTFOUND)", when));
-    is_int(cnca_store_delete(store, key), APR_EGENERAL,
+    is_int(cnca_store_delete(s, key), APR_EGENERAL,
            apr_psprintf(p, "%s: delete is APR_EGENERAL", when));
 }
 
-static void test_down_and_back(void)
+/* mc, the memcached behind s, is killed and started again where it was */
+static void test_down_and_back(cnca_store_t *s, const char *via, testlib_mc_t *mc)
 {
     apr_pool_t *p = tap_pool();
     const char *key = key_for(p, "down");
+    const char *prefix = "CNCA00113: memcached delete failed: ";
     char *val;
     apr_size_t len;
-    apr_status_t rv = APR_EGENERAL;
-    apr_time_t t0;
+    apr_status_t rv;
     int lines;
 
-    cnca_store_set(store, key, "before", 6, 60);
-    testlib_mc_stop(&mc4, SIGKILL);
+    cnca_store_set(s, key, "before", 6, 60);
+    testlib_mc_stop(mc, SIGKILL);
     lines = testlib_log_lines;
-    fails_closed(p, key, "memcached killed");
-    fails_closed(p, key, "memcached still down");
-    ok(testlib_log_lines > lines, "failures are logged");
-    ok(!strncmp(testlib_log_last, "CNCA00113: memcached delete failed: ",
-                strlen("CNCA00113: memcached delete failed: ")),
-       "the last failure (the delete) is logged as CNCA00113 with the operation");
+    fails_closed(s, p, key, says(p, via, "memcached killed"));
+    fails_closed(s, p, key, says(p, via, "memcached still down"));
+    ok(testlib_log_lines > lines, says(p, via, "failures are logged"));
+    ok(!strncmp(testlib_log_last, prefix, strlen(prefix)),
+       says(p, via, "the last failure (the delete) is logged as CNCA00113 with the operation"));
     printf("#   last log line: %s\n", testlib_log_last);
 
-    ok(testlib_mc_start(&mc4), "memcached restarted on the same port");
-    t0 = apr_time_now();
-    while (apr_time_now() - t0 < apr_time_from_sec(10)) {
-        rv = cnca_store_set(store, key, "after", 5, 60);
-        if (rv == APR_SUCCESS) {
-            break;
-        }
-        apr_sleep(apr_time_from_msec(100));
-    }
-    is_int(rv, APR_SUCCESS, "set works again after the restart");
-    printf("# back after %.2f s\n", (double)(apr_time_now() - t0) / APR_USEC_PER_SEC);
-    ok(apr_time_now() - t0 < apr_time_from_sec(5), "back within 5 s");
-    rv = cnca_store_get(&val, &len, NULL, store, p, key);
-    is_str(rv == APR_SUCCESS ? val : NULL, "after", "get works again after the restart");
+    ok(testlib_mc_start(mc),
+       says(p, via,
+            apr_psprintf(p, "memcached restarted on the same %s", mc->socket ? "socket" : "port")));
+    /* no second of "temporarily disabled" after the failures */
+    rv = cnca_store_set(s, key, "after", 5, 60);
+    is_int(rv, APR_SUCCESS, says(p, via, "the very next set after the restart works"));
+    rv = cnca_store_get(&val, &len, NULL, s, p, key);
+    is_str(rv == APR_SUCCESS ? val : NULL, "after",
+           says(p, via, "get works again after the restart"));
     /* every pooled connection recovers, not just the one that was used */
     {
         int i, bad = 0;
         for (i = 0; i < 20; ++i) {
-            if (cnca_store_get(&val, &len, NULL, store, p, key) != APR_SUCCESS) {
+            if (cnca_store_get(&val, &len, NULL, s, p, key) != APR_SUCCESS) {
                 ++bad;
             }
         }
-        is_int(bad, 0, "20 gets in a row after the restart all succeed");
+        is_int(bad, 0, says(p, via, "20 gets in a row after the restart all succeed"));
     }
-    cnca_store_delete(store, key);
+    cnca_store_delete(s, key);
 }
 
-/* nothing ever listened: refused connections are errors, not misses */
-static void test_nothing_listening(void)
+/* ---- memcached on a unix domain socket ---- */
+
+#define VIA_UNIX "unix socket"
+
+static void test_socket_create(void)
+{
+    apr_pool_t *p = tap_pool();
+    const char *servers = NULL, *err;
+
+    err = cnca_conf_parse_memcached(&servers, p, mcu_path);
+    ok(!err, "the socket's path parses as CNCAMemcachedServers");
+    is_str(servers, mcu_path, "the normalised list is the path as it is");
+    is_int(cnca_store_create(&ustore, tap_pool(), servers ? servers : "", 4), APR_SUCCESS,
+           "create on the socket");
+    ok(ustore != NULL, "a store on the socket");
+}
+
+/* A list of both: each key lives on one of them, and both get keys. */
+static void test_mixed(void)
+{
+    apr_pool_t *p = tap_pool();
+    const char *servers = NULL, *err;
+    cnca_store_t *both = NULL;
+    int i, stored = 0, back = 0, on_one = 0, on_tcp = 0, on_unix = 0;
+
+    err = cnca_conf_parse_memcached(&servers, p,
+                                    apr_psprintf(p, "127.0.0.1:%d, %s", mc4.port, mcu_path));
+    is_str(err ? err : servers, apr_psprintf(p, "127.0.0.1:%d,%s", mc4.port, mcu_path),
+           "mixed list: host:port and socket path normalised");
+    is_int(cnca_store_create(&both, p, servers ? servers : "", 2), APR_SUCCESS,
+           "mixed list: create");
+    if (!both) {
+        return;
+    }
+    for (i = 0; i < 32; ++i) {
+        const char *key = key_for(p, apr_psprintf(p, "mixed-%d", i));
+        const char *v = apr_psprintf(p, "v%d", i);
+        char *val;
+        apr_size_t len;
+        int t, u;
+
+        stored += cnca_store_set(both, key, v, strlen(v), 60) == APR_SUCCESS;
+        back += cnca_store_get(&val, &len, NULL, both, p, key) == APR_SUCCESS && !strcmp(val, v);
+        t = cnca_store_get(&val, &len, NULL, store, p, key) == APR_SUCCESS;
+        u = cnca_store_get(&val, &len, NULL, ustore, p, key) == APR_SUCCESS;
+        on_one += t + u == 1;
+        on_tcp += t;
+        on_unix += u;
+        cnca_store_delete(both, key);
+    }
+    is_int(stored, 32, "mixed list: 32 sets");
+    is_int(back, 32, "mixed list: 32 gets return what was set");
+    is_int(on_one, 32, "mixed list: each key is on exactly one of the two");
+    ok(on_tcp > 0 && on_unix > 0,
+       apr_psprintf(p, "mixed list: both hold keys (%d over TCP, %d on the socket)", on_tcp,
+                    on_unix));
+}
+
+/* memcached stopped (SIGSTOP) keeps its socket open and answers nothing:
+ * the poll timeout (1 s, one retry) ends the wait, as over TCP */
+static void test_socket_hung(void)
+{
+    apr_pool_t *p = tap_pool();
+    const char *key = key_for(p, "hung");
+    char *val = NULL;
+    apr_size_t len;
+    apr_status_t rv;
+    apr_time_t t0;
+    double secs;
+    int status = 0;
+
+    cnca_store_set(ustore, key, "kept", 4, 60);
+    kill(mcu.pid, SIGSTOP);
+    /* until every thread of it has stopped */
+    ok(waitpid(mcu.pid, &status, WUNTRACED) == mcu.pid && WIFSTOPPED(status),
+       "unix socket: memcached stopped (SIGSTOP)");
+    t0 = apr_time_now();
+    rv = cnca_store_get(&val, &len, NULL, ustore, p, key);
+    secs = (double)(apr_time_now() - t0) / APR_USEC_PER_SEC;
+    kill(mcu.pid, SIGCONT);
+    is_int(rv, APR_EGENERAL, "unix socket, memcached hung: get is APR_EGENERAL");
+    ok(secs < 3,
+       apr_psprintf(p, "unix socket, memcached hung: get fails within 3 s (%.2f s)", secs));
+    rv = cnca_store_get(&val, &len, NULL, ustore, p, key);
+    is_str(rv == APR_SUCCESS ? val : NULL, "kept",
+           "unix socket, memcached going again: the next get works");
+    cnca_store_delete(ustore, key);
+}
+
+/* Nothing at servers (no socket at the path, nothing listening on the
+ * port): create does not connect yet, and get and set are errors, not
+ * misses, within secs. The descriptions: creates for the create, "none: "
+ * before the others, fails for the time. */
+static void test_none_there(const char *servers, const char *creates, const char *none, int secs,
+                            const char *fails)
 {
     apr_pool_t *p = tap_pool();
     cnca_store_t *s = NULL;
     char *val;
     apr_size_t len;
-    int port = testlib_free_port(AF_INET);
     apr_time_t t0;
 
-    is_int(cnca_store_create(&s, p, apr_psprintf(p, "127.0.0.1:%d", port), 2), APR_SUCCESS,
-           "create does not connect yet");
+    is_int(cnca_store_create(&s, p, servers, 2), APR_SUCCESS, creates);
     if (!s) {
         return;
     }
     t0 = apr_time_now();
     is_int(cnca_store_get(&val, &len, NULL, s, p, cnca_store_key(p, "t", "x")), APR_EGENERAL,
-           "nothing listening: get is APR_EGENERAL");
+           says(p, none, "get is APR_EGENERAL"));
     is_int(cnca_store_set(s, cnca_store_key(p, "t", "x"), "v", 1, 60), APR_EGENERAL,
-           "nothing listening: set is APR_EGENERAL");
-    ok(apr_time_now() - t0 < apr_time_from_sec(3), "nothing listening: fails fast");
+           says(p, none, "set is APR_EGENERAL"));
+    ok(apr_time_now() - t0 < apr_time_from_sec(secs), says(p, none, fails));
 }
 
 int main(void)
@@ -467,14 +606,34 @@ int main(void)
     }
     test_ttl_begin();
     test_keys();
-    test_basic();
-    test_cas();
-    test_values();
-    test_threads();
+    test_basic(store, NULL);
+    test_cas(store, NULL);
+    test_values(store, NULL);
+    test_threads(store, NULL);
     test_ipv6();
-    test_nothing_listening();
+    test_none_there(apr_psprintf(tap_pool(), "127.0.0.1:%d", testlib_free_port(AF_INET)),
+                    "create does not connect yet", "nothing listening", 3, "fails fast");
+
+    mcu.bin = mc4.bin;
+    if (ok(mcu_folder(), "a folder for memcached's socket") &&
+        ok(testlib_mc_start(&mcu), apr_psprintf(tap_pool(), "memcached started on %s", mcu_path))) {
+        test_socket_create();
+    }
+    if (ustore) {
+        test_basic(ustore, VIA_UNIX);
+        test_cas(ustore, VIA_UNIX);
+        test_values(ustore, VIA_UNIX);
+        test_threads(ustore, VIA_UNIX);
+        test_mixed();
+        test_none_there(apr_psprintf(tap_pool(), "%s/none.sock", mcu_dir),
+                        "no socket at the path: create does not connect yet",
+                        "no socket at the path", 1, "fails at once");
+        test_socket_hung();
+        test_down_and_back(ustore, VIA_UNIX, &mcu);
+    }
+
     test_ttl_end();
-    test_down_and_back();
+    test_down_and_back(store, NULL, &mc4);
     mc_stop_all();
     return tap_done();
 }

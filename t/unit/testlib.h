@@ -18,6 +18,7 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/types.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 
 #include <apr_dbd.h>
@@ -248,6 +249,8 @@ typedef struct {
     const char *listen; /* "127.0.0.1" or "::1" */
     int port;           /* 0: a free one, chosen at the first start */
     pid_t pid;          /* while it runs */
+    const char *socket; /* a unix socket's path: memcached there (-s, -a 0700),
+                         * not on listen and port; NULL: over TCP */
 } testlib_mc_t;
 
 /* memcached on PATH or in the usual folders, or NULL. */
@@ -306,13 +309,23 @@ static inline int testlib_free_port(int family)
     return port;
 }
 
-/* Whether mc's port accepts a connection. */
+/* Whether mc's port (or socket) accepts a connection. */
 static inline int testlib_mc_up(const testlib_mc_t *mc)
 {
     struct sockaddr_storage ss;
-    socklen_t len = testlib_addr(&ss, mc->listen, mc->port);
-    int fd = socket(ss.ss_family, SOCK_STREAM, 0), up;
+    socklen_t len;
+    int fd, up;
 
+    if (mc->socket) {
+        struct sockaddr_un *un = (struct sockaddr_un *)&ss;
+        memset(&ss, 0, sizeof(ss));
+        un->sun_family = AF_UNIX;
+        snprintf(un->sun_path, sizeof(un->sun_path), "%s", mc->socket);
+        len = sizeof(*un);
+    } else {
+        len = testlib_addr(&ss, mc->listen, mc->port);
+    }
+    fd = socket(ss.ss_family, SOCK_STREAM, 0);
     up = fd >= 0 && connect(fd, (struct sockaddr *)&ss, len) == 0;
     if (fd >= 0) {
         close(fd);
@@ -320,15 +333,18 @@ static inline int testlib_mc_up(const testlib_mc_t *mc)
     return up;
 }
 
-/* Starts memcached (as nobody when root) on mc->listen and mc->port (a
- * free port when 0) and waits up to 5 s until the port accepts. 1, or 0
- * when it did not start. It dies with the test (PR_SET_PDEATHSIG). */
+/* Starts memcached (as nobody when root) on mc->socket, else on
+ * mc->listen and mc->port (a free port when 0), and waits up to 5 s until
+ * it accepts. 1, or 0 when it did not start. It dies with the test
+ * (PR_SET_PDEATHSIG), except when root: its switch to nobody clears that,
+ * so the test stops it at exit too. A socket's folder must be nobody's
+ * when root. */
 static inline int testlib_mc_start(testlib_mc_t *mc)
 {
     char port[16];
     int i, status;
 
-    if (!mc->port &&
+    if (!mc->socket && !mc->port &&
         !(mc->port = testlib_free_port(strchr(mc->listen, ':') ? AF_INET6 : AF_INET))) {
         return 0;
     }
@@ -349,12 +365,19 @@ static inline int testlib_mc_start(testlib_mc_t *mc)
             dup2(devnull, 1);
         }
         argv[n++] = "memcached";
-        argv[n++] = "-l";
-        argv[n++] = mc->listen;
-        argv[n++] = "-p";
-        argv[n++] = port;
-        argv[n++] = "-U";
-        argv[n++] = "0";
+        if (mc->socket) {
+            argv[n++] = "-s";
+            argv[n++] = mc->socket;
+            argv[n++] = "-a";
+            argv[n++] = "0700";
+        } else {
+            argv[n++] = "-l";
+            argv[n++] = mc->listen;
+            argv[n++] = "-p";
+            argv[n++] = port;
+            argv[n++] = "-U";
+            argv[n++] = "0";
+        }
         argv[n++] = "-m";
         argv[n++] = "16";
         if (geteuid() == 0) {
@@ -379,10 +402,12 @@ static inline int testlib_mc_start(testlib_mc_t *mc)
 }
 
 /* Stops mc with sig (SIGKILL: memcached's graceful SIGTERM shutdown takes
- * most of a second) and reaps it. */
+ * most of a second) and reaps it, SIGCONT first in case the test stopped
+ * it (SIGSTOP). */
 static inline void testlib_mc_stop(testlib_mc_t *mc, int sig)
 {
     if (mc->pid > 0) {
+        kill(mc->pid, SIGCONT);
         kill(mc->pid, sig);
         waitpid(mc->pid, NULL, 0);
         mc->pid = 0;
