@@ -39,7 +39,9 @@ gdImagePtr cnca_image_orient(gdImagePtr src, int orientation);
  * averaging, alpha weighted) to fit max_w x max_h; NULL when out of memory. */
 gdImagePtr cnca_image_fit(gdImagePtr src, const cnca_image_box_t *box, int max_w, int max_h);
 
-/* A PNG decoded with libpng (cnca_image_png.c) into a new truecolor image
+/* A PNG decoded (cnca_image_png.c: 8-bit RGBA up to
+ * CNCA_LODEPNG_MAX_PIXELS by lodepng + libdeflate, see cnca_image_lodepng.h;
+ * any other PNG, or one lodepng refuses, by libpng) into a new truecolor image
  * with the very pixels (and transparent colour) that gdImageCreateFromPngPtr
  * followed by gdImagePaletteToTrueColor give, for every colour type, bit
  * depth and interlacing. It refuses what libgd refuses but for one case:

@@ -64,7 +64,14 @@ unsigned inflate_hook(unsigned char **out, size_t *outsize, const unsigned char 
 extern "C" int cnca_image_lodepng_fits(const unsigned char *png, size_t len)
 {
     /* signature, IHDR length and type, then width, height, depth, type */
-    return len >= 29 && !memcmp(png + 12, "IHDR", 4) && png[24] == 8 && png[25] == 6;
+    unsigned long long w, h;
+
+    if (len < 29 || memcmp(png + 12, "IHDR", 4) || png[24] != 8 || png[25] != 6) {
+        return 0;
+    }
+    w = (unsigned long long)png[16] << 24 | png[17] << 16 | png[18] << 8 | png[19];
+    h = (unsigned long long)png[20] << 24 | png[21] << 16 | png[22] << 8 | png[23];
+    return w * h <= CNCA_LODEPNG_MAX_PIXELS;
 }
 
 extern "C" unsigned cnca_image_lodepng_rgba8(unsigned char **prgba, unsigned *pw, unsigned *ph,
@@ -79,7 +86,7 @@ extern "C" unsigned cnca_image_lodepng_rgba8(unsigned char **prgba, unsigned *pw
     *pw = *ph = 0;
     *perr = "";
     if (!cnca_image_lodepng_fits(png, len)) {
-        *perr = "not an 8-bit RGBA PNG";
+        *perr = "not an 8-bit RGBA PNG of at most CNCA_LODEPNG_MAX_PIXELS pixels";
         return 1;
     }
     lodepng_state_init(&state);

@@ -14,8 +14,14 @@
 extern "C" {
 #endif
 
+/* lodepng holds the inflated rows and the pixels whole (libpng a row at
+ * a time): 2 x 4 bytes per pixel besides the image made from them. Larger
+ * images (photos, uploads; the page sends at most 800x400) stay libpng's. */
+#define CNCA_LODEPNG_MAX_PIXELS (1024 * 1024)
+
 /* 1 when png's header says 8-bit RGBA (colour type 6, depth 8, any
- * interlace): what cnca_image_lodepng_rgba8 decodes. */
+ * interlace) of at most CNCA_LODEPNG_MAX_PIXELS pixels: what
+ * cnca_image_lodepng_rgba8 decodes. */
 int cnca_image_lodepng_fits(const unsigned char *png, size_t len);
 
 /* The pixels of an 8-bit RGBA PNG, R G B A bytes row after row, in

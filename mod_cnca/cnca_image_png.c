@@ -1,6 +1,8 @@
-/* PNG through libpng directly. Decoding gives a libgd truecolor image with
- * exactly the pixels gdImageCreateFromPngPtr + gdImagePaletteToTrueColor
- * would give, without libgd's copy of the whole image. Encoding writes the
+/* PNG through libpng directly (and a canvas's 8-bit RGBA through lodepng
+ * + libdeflate, cnca_image_lodepng.h). Decoding gives a libgd truecolor
+ * image with exactly the pixels gdImageCreateFromPngPtr +
+ * gdImagePaletteToTrueColor would give, without libgd's copy of the whole
+ * image. Encoding writes the
  * pixels libgd would write, as grey + alpha when every pixel is grey (a
  * canvas signature: half the bytes to filter and compress), else RGBA,
  * with one cheap filter: libgd leaves no say in libpng's filter choice,

@@ -1654,11 +1654,25 @@ static void test_png_lodepng(void)
             png = libpng_of(p, 9, 7, kinds[i][0], kinds[i][1], 0, 0);
             ok(!cnca_image_lodepng_fits(png.data, png.len) &&
                    cnca_image_lodepng_rgba8(&rgba, &w, &h, png.data, png.len, &err) != 0 && !rgba &&
-                   !strcmp(err, "not an 8-bit RGBA PNG"),
+                   !strcmp(err, "not an 8-bit RGBA PNG of at most CNCA_LODEPNG_MAX_PIXELS pixels"),
                apr_psprintf(p, "colour type %d depth %d: not taken", kinds[i][0], kinds[i][1]));
         }
     }
     ok(!cnca_image_lodepng_fits((const unsigned char *)"\x89PNG", 4), "4 bytes: not taken");
+
+    /* large images keep libpng's row-at-a-time memory: the header decides,
+     * before anything is allocated */
+    {
+        unsigned char *hdr;
+        png = libpng_of(p, 8, 8, 6, 8, 0, 0);
+        hdr = apr_pmemdup(p, png.data, png.len);
+        put32(hdr + 16, 1024), put32(hdr + 20, 1024);
+        ok(cnca_image_lodepng_fits(hdr, png.len), "RGBA 1024x1024 (by its header): taken");
+        put32(hdr + 20, 1025);
+        ok(!cnca_image_lodepng_fits(hdr, png.len), "RGBA 1024x1025: not taken, libpng's");
+        put32(hdr + 16, 0xffffffffu), put32(hdr + 20, 0xffffffffu);
+        ok(!cnca_image_lodepng_fits(hdr, png.len), "RGBA 4294967295 squared: not taken");
+    }
 
     /* a wrong Adler-32: libdeflate refuses, libpng reads it (as before) */
     png = libpng_of(p, 40, 20, 6, 8, 0, 0);
