@@ -22,8 +22,9 @@ STEP = re.compile(r'^(cnca_step_\w+|sandbox_(?:gateway|face_capture|face_page|sm
 
 # first match wins: a PNG encode inside the signature step is "PNG encode"
 KINDS = [
-    ('PNG encode (libpng/zlib)', ('gdImagePngPtr',)),
-    ('PNG decode (libpng/zlib)', ('gdImageCreateFromPng',)),
+    ('PNG encode (libpng/zlib)', ('cnca_image_encode_png', 'gdImagePngPtr')),
+    ('PNG decode (lodepng/libdeflate)', ('cnca_image_lodepng_rgba8',)),
+    ('PNG decode (libpng/zlib)', ('read_png', 'gdImageCreateFromPng')),
     ('image resampling', ('gdImageCopyResampled', 'gdImageScale')),
     ('signature cleaning', ('cnca_signature_normalize',)),
     ('captcha drawing', ('cnca_captcha_png',)),
