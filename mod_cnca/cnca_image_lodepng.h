@@ -28,9 +28,10 @@ int cnca_image_lodepng_fits(const unsigned char *png, size_t len);
  * *prgba (malloc'd; the caller free()s it), its size in *pw x *ph.
  * Returns 0, or lodepng's error number with its English text in *perr
  * (for a debug line): a file it refuses, a PNG of another kind, or 83
- * (out of memory). zlib's Adler-32 of the
- * image data is checked (libdeflate), and every chunk's CRC; text chunks
- * are skipped unread. */
+ * (out of memory). zlib's Adler-32 of the image data is checked
+ * (libdeflate), and every chunk's CRC; image data that inflates to more
+ * than its rows and an iCCP profile of more than 256 KiB are refused
+ * before more is inflated; text chunks are skipped unread. */
 unsigned cnca_image_lodepng_rgba8(unsigned char **prgba, unsigned *pw, unsigned *ph,
                                   const unsigned char *png, size_t len, const char **perr);
 

@@ -185,13 +185,11 @@ static int cnca_map_api(request_rec *r)
 static void cnca_register_hooks(apr_pool_t *p)
 {
     static const char *const before_dbd[] = {"mod_dbd.c", NULL};
-    static const char *const before_alias[] = {"mod_alias.c", NULL};
     (void)p;
     cnca_dbd_register();
     ap_hook_post_config(cnca_post_config, NULL, before_dbd, APR_HOOK_MIDDLE);
     ap_hook_child_init(cnca_child_init, NULL, NULL, APR_HOOK_MIDDLE);
-    ap_hook_translate_name(cnca_translate_api, NULL, before_alias, APR_HOOK_FIRST);
-    ap_hook_map_to_storage(cnca_map_api, NULL, NULL, APR_HOOK_FIRST);
+    cnca_no_files_hooks(cnca_translate_api, cnca_map_api);
     ap_hook_handler(cnca_api_handler, NULL, NULL, APR_HOOK_MIDDLE);
 }
 

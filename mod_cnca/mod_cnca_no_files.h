@@ -42,4 +42,18 @@ static inline int cnca_map_no_files(request_rec *r, const char *handler)
                                                                                      : DECLINED;
 }
 
+/* Registers the two for a module: translate_name after mod_rewrite, so
+ * that its server-wide rules (a redirect to https, a [F]) still apply to
+ * these URLs as they did before (when both are FIRST, the module loaded
+ * first runs first, and Debian loads cnca before rewrite), and before
+ * mod_alias; map_to_storage first. */
+static inline void cnca_no_files_hooks(int (*translate)(request_rec *), int (*map)(request_rec *))
+{
+    static const char *const after_rewrite[] = {"mod_rewrite.c", NULL};
+    static const char *const before_alias[] = {"mod_alias.c", NULL};
+
+    ap_hook_translate_name(translate, after_rewrite, before_alias, APR_HOOK_FIRST);
+    ap_hook_map_to_storage(map, NULL, NULL, APR_HOOK_FIRST);
+}
+
 #endif

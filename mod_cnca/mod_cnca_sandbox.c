@@ -459,12 +459,10 @@ static void register_hooks(apr_pool_t *p)
 {
     /* Statements are handed to mod_dbd before it sets up its pools. */
     static const char *const before_dbd[] = {"mod_dbd.c", NULL};
-    static const char *const before_alias[] = {"mod_alias.c", NULL};
 
     (void)p;
     ap_hook_post_config(sandbox_post_config, NULL, before_dbd, APR_HOOK_MIDDLE);
-    ap_hook_translate_name(sandbox_translate, NULL, before_alias, APR_HOOK_FIRST);
-    ap_hook_map_to_storage(sandbox_map, NULL, NULL, APR_HOOK_FIRST);
+    cnca_no_files_hooks(sandbox_translate, sandbox_map);
     ap_hook_handler(sandbox_handler, NULL, NULL, APR_HOOK_MIDDLE);
 }
 

@@ -57,22 +57,27 @@ instance_memcached() {
     mc_sock="$1/memcached.sock"
     shift
     mc_pid=""
-    if [ ${#mc_sock} -gt 107 ]; then
+    # bytes, not characters (${#mc_sock} counts characters in bash)
+    if [ "$(printf %s "$mc_sock" | wc -c)" -gt 107 ]; then
         echo "memcached's socket $mc_sock: longer than the 107 bytes a socket path may have" >&2
         return 1
     fi
-    rm -f "$mc_sock" # a socket left behind would look like the new one
+    # a socket left behind would look like the new one
+    if ! rm -f "$mc_sock" || [ -e "$mc_sock" ]; then
+        echo "cannot remove $mc_sock, left by an earlier memcached" >&2
+        return 1
+    fi
     # shellcheck disable=SC2086 # $mcuser: none or two words
     memcached -s "$mc_sock" -a 0770 "$@" $mcuser &
     mc_pid=$!
-    i=0
+    mc_waited=0
     until [ -S "$mc_sock" ]; do
-        if ! kill -0 "$mc_pid" 2>/dev/null || [ $i -ge 50 ]; then
+        if ! kill -0 "$mc_pid" 2>/dev/null || [ "$mc_waited" -ge 50 ]; then
             echo "memcached did not start on $mc_sock" >&2
             return 1
         fi
         sleep 0.1
-        i=$((i + 1))
+        mc_waited=$((mc_waited + 1))
     done
 }
 

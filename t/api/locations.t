@@ -29,6 +29,15 @@ is($res->code, 403, 'GET /closed/api/session: 403 (Require all denied in its <Lo
 unlike($res->decoded_content, qr/"ok"/, '  the API did not answer');
 ok(!$res->header('Set-Cookie'), '  no session made');
 
+# a server-wide RewriteRule still sees API URLs (mod_rewrite's
+# translate_name runs before the module's, whatever the load order)
+$res = $ua->get("$base/cnca/api/refused-by-rewrite");
+is($res->code, 403, 'RewriteRule [F] on an API URL: 403 from mod_rewrite');
+unlike($res->decoded_content, qr/not_found/, '  not the API\'s not_found');
+$res = $ua->get("$base/cnca/api/refused-by-rewrite-not");
+is($res->code, 404, 'a URL the rule does not match: the API\'s 404');
+is(CncaTest::json_of($res)->{error}, 'not_found', '  not_found');
+
 $res = $ua->get(CncaTest::sandbox_url('/sms?mobile=13900000000'));
 is($res->code, 200, 'the sandbox answers from its <Location> too');
 like($res->header('Content-Type') // '', qr{^application/json}, '  JSON');

@@ -1605,7 +1605,10 @@ static void test_png_corrupt(void)
 static void test_png_lodepng(void)
 {
     apr_pool_t *p = tap_pool();
-    static const int sizes[][3] = {{1, 1, 0}, {37, 29, 0}, {37, 29, 1}, {801, 3, 1}, {3, 300, 0}};
+    /* 8x600 interlaced: its reduced images have 7/8 more filter bytes than
+     * its rows */
+    static const int sizes[][3] = {{1, 1, 0},   {37, 29, 0}, {37, 29, 1},
+                                   {801, 3, 1}, {3, 300, 0}, {8, 600, 1}};
     blob_t png, bomb;
     unsigned char *rgba = NULL, *b;
     unsigned w, h;
@@ -1719,6 +1722,54 @@ static void test_png_lodepng(void)
         memcpy(f + head + 12 + zl, png.data + idat + 12 + n, tail);
         ok(cnca_image_lodepng_rgba8(&rgba, &w, &h, bomb.data, bomb.len, &err) != 0 && !rgba,
            "  40x20 whose data inflates to 4 MB: refused");
+    }
+
+    /* an iCCP chunk, inflated through the same hook: a profile larger than
+     * the image data is read; one that inflates to more than lodepng may
+     * hold is refused uninflated and the file is libpng's */
+    {
+        static const apr_size_t profiles[] = {3000, 1u << 20};
+        for (i = 0; i < sizeof(profiles) / sizeof(profiles[0]); ++i) {
+            apr_size_t plen = profiles[i], zlen = compressBound(plen);
+            unsigned char *prof = calloc(1, plen), *f;
+            uLongf zl = zlen;
+            apr_size_t clen;
+
+            png = libpng_of(p, 8, 8, 6, 8, 0, 0);
+            f = apr_palloc(p, png.len + 12 + 5 + zlen);
+            ok(prof && compress2(f + 33 + 8 + 5, &zl, prof, plen, 9) == Z_OK,
+               apr_psprintf(p, "an iCCP profile of %" APR_SIZE_T_FMT " bytes", plen));
+            free(prof);
+            clen = 5 + zl; /* "icc" NUL, compression method 0, zlib */
+            memcpy(f, png.data, 33);
+            put32(f + 33, (apr_uint32_t)clen);
+            memcpy(f + 37, "iCCPicc\0\0", 9);
+            put32(f + 41 + clen, crc32_of(f + 37, clen + 4));
+            memcpy(f + 45 + clen, png.data + 33, png.len - 33);
+            n = png.len + 12 + clen;
+            if (i == 0) {
+                unsigned char *plain = NULL;
+                ok(cnca_image_lodepng_rgba8(&plain, &w, &h, png.data, png.len, &err) == 0 &&
+                       cnca_image_lodepng_rgba8(&rgba, &w, &h, f, n, &err) == 0 && w == 8 &&
+                       h == 8 && !memcmp(rgba, plain, 8 * 8 * 4),
+                   "  8x8 with it: decoded, the pixels of the file without it");
+                free(plain);
+            } else {
+                ok(cnca_image_lodepng_rgba8(&rgba, &w, &h, f, n, &err) != 0 && !rgba,
+                   "  8x8 with it: refused");
+            }
+            free(rgba);
+            rgba = NULL;
+            log_seen[0] = '\0';
+            ok(cnca_image_decode(&got, &code, &msg, p, f, n, NULL, 1) == APR_SUCCESS &&
+                   !logged("CNCA00414") == (i == 0),
+               i == 0 ? "  cnca_image_decode reads it without libpng"
+                      : "  cnca_image_decode reads it through libpng");
+            if (got) {
+                gdImageDestroy(got);
+                got = NULL;
+            }
+        }
     }
 }
 
