@@ -321,15 +321,20 @@ case " $parts " in *" 4 "*)
     done
     say "$head growth per $mem_requests kB |"
     say "$rule ---: |"
-    while read -r k first; do
-        line="| $k | $first |"
-        last=$first
+    # window_cells K MISSING: $cells, child K's RSS after each window (MISSING
+    # where it was not alive), and $last, its RSS after the last one
+    window_cells() {
+        cells=""
         w=1
         while [ "$w" -le "$mem_windows" ]; do
-            last=$(sed -n "s/^$k //p" "$run/rss-$w")
-            line="$line ${last:-(exited)} |"
+            last=$(sed -n "s/^$1 //p" "$run/rss-$w")
+            cells="$cells ${last:-$2} |"
             w=$((w + 1))
         done
+    }
+    while read -r k first; do
+        window_cells "$k" "(exited)"
+        line="| $k | $first |$cells"
         if [ -z "$last" ]; then
             say "$line n/a |"
             continue
@@ -348,14 +353,8 @@ case " $parts " in *" 4 "*)
         w=$((w + 1))
     done | sort -un | while read -r k; do
         grep -q "^$k " "$run/rss-0" && continue
-        line="| $k | (new child) |"
-        w=1
-        while [ "$w" -le "$mem_windows" ]; do
-            r=$(sed -n "s/^$k //p" "$run/rss-$w")
-            line="$line ${r:--} |"
-            w=$((w + 1))
-        done
-        say "$line n/a |"
+        window_cells "$k" "-"
+        say "| $k | (new child) |$cells n/a |"
     done
     say ""
     say "last window:"
