@@ -4,6 +4,13 @@
 # unprivileged user); and the run folder of a dev instance (make run, make
 # bench) with its memcached on a unix socket there.
 
+# glibc gives each of httpd's 64 threads per child an arena of its own, up
+# to 8 per CPU, and each keeps free memory up to its trim threshold: a
+# child's RSS then sits about 20 MB higher and wanders by megabytes. With 4
+# arenas the CPU per enrollment is the same (BENCHMARKS.md, finding 7);
+# README advises the same for /etc/apache2/envvars.
+export MALLOC_ARENA_MAX="${MALLOC_ARENA_MAX:-4}"
+
 free_port() {
     perl -MIO::Socket::INET -e \
         'my $s = IO::Socket::INET->new(Listen => 1, LocalAddr => "127.0.0.1", LocalPort => 0) or die; print $s->sockport, "\n"'
