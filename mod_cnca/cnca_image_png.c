@@ -161,23 +161,24 @@ static void index_table(png_reader_t *r, int color_type, int bit_depth)
     }
 }
 
-/* libpng's 8-bit RGBA (255 opaque) made libgd's colour with 7-bit alpha (0
- * opaque), in place: what a canvas sends. */
-static void rgba_to_gd(int *row, int w)
+/* A row of 8-bit RGBA (255 opaque) made libgd's colours with 7-bit alpha (0
+ * opaque): what a canvas sends. src may be dst itself (libpng's row, in
+ * place): each pixel is read before it is written. */
+static void rgba_to_gd(int *dst, const unsigned char *src, int w)
 {
     int x = 0;
 #if defined(__GNUC__) && !APR_IS_BIGENDIAN
     for (; x + 4 <= w; x += 4) { /* bytes R G B A: A << 24 | B << 16 | G << 8 | R */
         v4u v;
-        memcpy(&v, row + x, sizeof(v));
+        memcpy(&v, src + 4 * x, sizeof(v));
         v = ((gdAlphaMax - (v >> 25)) << 24) | ((v & 0xff) << 16) | (v & 0xff00) |
             ((v >> 16) & 0xff);
-        memcpy(row + x, &v, sizeof(v));
+        memcpy(dst + x, &v, sizeof(v));
     }
 #endif
     for (; x < w; ++x) {
-        const unsigned char *s = (const unsigned char *)(row + x);
-        row[x] = gdTrueColorAlpha(s[0], s[1], s[2], gdAlphaMax - (s[3] >> 1));
+        const unsigned char *s = src + 4 * x;
+        dst[x] = gdTrueColorAlpha(s[0], s[1], s[2], gdAlphaMax - (s[3] >> 1));
     }
 }
 
@@ -191,7 +192,7 @@ static void row_to_gd(png_reader_t *r, int *row, int w)
 
     switch (r->kind) {
         case ROW_RGBA:
-            rgba_to_gd(row, w);
+            rgba_to_gd(row, b, w);
             break;
         case ROW_RGB:
             for (x = w - 1; x >= 0; --x) {
@@ -311,8 +312,7 @@ static apr_status_t decode_rgba8(gdImagePtr *pim, const unsigned char *data, apr
         return APR_ENOMEM;
     }
     for (y = 0; y < h; ++y) {
-        memcpy(im->tpixels[y], rgba + (apr_size_t)y * w * 4, (apr_size_t)w * 4);
-        rgba_to_gd(im->tpixels[y], (int)w);
+        rgba_to_gd(im->tpixels[y], rgba + (apr_size_t)y * w * 4, (int)w);
     }
     im->interlace = data[28] == PNG_INTERLACE_ADAM7;
     free(rgba);
@@ -334,7 +334,6 @@ apr_status_t cnca_image_png_decode(gdImagePtr *pim, apr_pool_t *p, const void *d
     memset(&r, 0, sizeof(r));
     r.data = data;
     r.len = len;
-    *pim = NULL;
     /* libpng's and zlib's memory: freed before return */
     if (p && apr_pool_create(&r.pool, p) != APR_SUCCESS) {
         return APR_ENOMEM;

@@ -57,13 +57,35 @@ static void ink_start(ink_t *ink, gdImagePtr im)
     ink->count = 0;
 }
 
-/* Row y has n ink pixels, the first at x = first and the last at x = last. */
-static void ink_row(ink_t *ink, int y, int first, int last, long n)
+/* The ink pixels of one row, met left to right: how many, the first and
+ * the last. A local of the pixel loop (registers once inlined). */
+typedef struct {
+    int first, last;
+    long n;
+} ink_run_t;
+
+static inline void run_start(ink_run_t *run, int w)
 {
-    if (n > 0) {
-        ink->count += n;
-        ink->x0 = first < ink->x0 ? first : ink->x0;
-        ink->x1 = last > ink->x1 ? last : ink->x1;
+    run->first = w;
+    run->last = -1;
+    run->n = 0;
+}
+
+/* The pixel at x is ink. */
+static inline void run_hit(ink_run_t *run, int x)
+{
+    run->first = x < run->first ? x : run->first;
+    run->last = x;
+    ++run->n;
+}
+
+/* Row y's ink added to the whole. */
+static void ink_row(ink_t *ink, int y, const ink_run_t *run)
+{
+    if (run->n > 0) {
+        ink->count += run->n;
+        ink->x0 = run->first < ink->x0 ? run->first : ink->x0;
+        ink->x1 = run->last > ink->x1 ? run->last : ink->x1;
         ink->y0 = y < ink->y0 ? y : ink->y0;
         ink->y1 = y;
     }
@@ -84,21 +106,19 @@ static void ink_box(gdImagePtr im, cnca_image_box_t *box, long *pcount, ink_kind
 {
     int w = gdImageSX(im), h = gdImageSY(im), x, y;
     ink_t ink;
+    ink_run_t run;
 
     ink_start(&ink, im);
     for (y = 0; y < h; ++y) {
         const int *row = im->tpixels[y];
-        int first = w, last = -1;
-        long n = 0;
+        run_start(&run, w);
         for (x = 0; x < w; ++x) {
             if (kind == INK_VISIBLE ? gdTrueColorGetAlpha(row[x]) <= INK_BOX_ALPHA
                                     : !plain(row[x])) {
-                first = x < first ? x : first;
-                last = x;
-                ++n;
+                run_hit(&run, x);
             }
         }
-        ink_row(&ink, y, first, last, n);
+        ink_row(&ink, y, &run);
     }
     ink_end(&ink, box, pcount);
 }
@@ -136,12 +156,12 @@ static void handwrite_clean(gdImagePtr im, cnca_image_box_t *box, long *pcount)
 {
     int w = gdImageSX(im), h = gdImageSY(im), x, y, k;
     ink_t ink;
+    ink_run_t run;
 
     ink_start(&ink, im);
     for (y = 0; y < h; ++y) {
         int *row = im->tpixels[y];
-        int first = w, last = -1;
-        long n = 0;
+        run_start(&run, w);
         for (x = 0; x < w; ++x) {
             int c;
             while (x + 8 <= w &&
@@ -161,12 +181,10 @@ static void handwrite_clean(gdImagePtr im, cnca_image_box_t *box, long *pcount)
             }
             row[x] = c = handwrite_pixel(row[x]);
             if (gdTrueColorGetAlpha(c) <= INK_BOX_ALPHA) {
-                first = x < first ? x : first;
-                last = x;
-                ++n;
+                run_hit(&run, x);
             }
         }
-        ink_row(&ink, y, first, last, n);
+        ink_row(&ink, y, &run);
     }
     ink_end(&ink, box, pcount);
 }

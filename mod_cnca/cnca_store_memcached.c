@@ -32,14 +32,12 @@ static apr_status_t store_cleanup(void *data)
  * "host:port" and "/path/to/socket" items, comma-separated) in their order,
  * which the key distribution follows. memcached_servers_parse would take a
  * socket path for a host name, so a path goes through
- * memcached_server_add_unix_socket. *pcount: how many were added. */
-static memcached_return_t add_servers(memcached_st *mc, apr_pool_t *p, const char *list,
-                                      int *pcount)
+ * memcached_server_add_unix_socket. */
+static memcached_return_t add_servers(memcached_st *mc, apr_pool_t *p, const char *list)
 {
     char *items = apr_pstrdup(p, list), *item, *state;
     memcached_return_t rc = MEMCACHED_SUCCESS;
 
-    *pcount = 0;
     for (item = apr_strtok(items, ", ", &state); item && rc == MEMCACHED_SUCCESS;
          item = apr_strtok(NULL, ", ", &state)) {
         if (item[0] == '/') {
@@ -51,9 +49,6 @@ static memcached_return_t add_servers(memcached_st *mc, apr_pool_t *p, const cha
                 memcached_server_list_free(one);
             }
         }
-        if (rc == MEMCACHED_SUCCESS) {
-            ++*pcount;
-        }
     }
     return rc;
 }
@@ -64,15 +59,14 @@ apr_status_t cnca_store_create(cnca_store_t **pstore, apr_pool_t *p, const char 
     cnca_store_t *store = apr_pcalloc(p, sizeof(*store));
     memcached_return_t rc;
     apr_status_t rv = APR_EGENERAL;
-    int count = 0;
 
     *pstore = NULL;
     apr_pool_cleanup_register(p, store, store_cleanup, apr_pool_cleanup_null);
     if (!(store->proto = memcached_create(NULL))) {
         goto leave;
     }
-    if ((rc = add_servers(store->proto, p, servers ? servers : "", &count)) != MEMCACHED_SUCCESS ||
-        count == 0) {
+    if ((rc = add_servers(store->proto, p, servers ? servers : "")) != MEMCACHED_SUCCESS ||
+        memcached_server_count(store->proto) == 0) {
         cnca_log_perror(CNCA_LOG_MARK, CNCA_LOG_ERR, rv,
                         "CNCA00111: cannot use memcached servers '%s'", servers ? servers : "");
         goto leave;

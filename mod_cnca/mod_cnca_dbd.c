@@ -33,7 +33,8 @@ static void retrieve_fns(void)
  * fails with the database's message instead of hanging. */
 #define LOCK_WAIT_MAX apr_time_from_sec(10)
 
-static apr_status_t write_lock(int acquire)
+/* Also offered to mod_cnca_sandbox (mod_cnca_db_lock.h). */
+static apr_status_t cnca_db_write_lock(int acquire)
 {
     apr_status_t rv;
 
@@ -50,19 +51,13 @@ static apr_status_t write_lock(int acquire)
 static apr_status_t lock_acquire(void *baton)
 {
     (void)baton;
-    return write_lock(1);
+    return cnca_db_write_lock(1);
 }
 
 static void lock_release(void *baton)
 {
     (void)baton;
-    write_lock(0);
-}
-
-/* offered to mod_cnca_sandbox (mod_cnca_db_lock.h) */
-static apr_status_t cnca_db_write_lock(int acquire)
-{
-    return write_lock(acquire);
+    cnca_db_write_lock(0);
 }
 
 static const cnca_db_lock_t sqlite_lock = {lock_acquire, lock_release, NULL};

@@ -73,29 +73,14 @@ base="http://127.0.0.1:$port"
 
 mc_pid=""
 httpd_pid=""
-stop() {
-    trap - INT TERM EXIT
-    if [ -n "$httpd_pid" ] && kill -TERM "$httpd_pid" 2>/dev/null; then
-        wait "$httpd_pid" 2>/dev/null || true
-    fi
-    if [ -n "$mc_pid" ]; then
-        kill "$mc_pid" 2>/dev/null || true
-        wait "$mc_pid" 2>/dev/null || true
-    fi
-}
-trap stop EXIT
+trap instance_stop EXIT
 trap 'exit 130' INT TERM
 
 # memcached on bench/run/memcached.sock, as `make run` has it; mc_pid is
 # memcached itself (its CPU time below)
 instance_memcached "$run" -m 64 -c 4096 || die "memcached did not start"
 
-export CNCA_TOP="$top" CNCA_RUN="$run" CNCA_PORT="$port" CNCA_MC_SOCKET="$mc_sock" \
-    CNCA_USER="$user" CNCA_GROUP="$group" CNCA_KEY_ALG="$alg"
-/usr/sbin/apache2 -f "$top/conf/bench.conf" -t >/dev/null 2>&1 ||
-    /usr/sbin/apache2 -f "$top/conf/bench.conf" -t
-/usr/sbin/apache2 -f "$top/conf/bench.conf" -DFOREGROUND &
-httpd_pid=$!
+instance_httpd "$top/conf/bench.conf" || die "conf/bench.conf does not pass httpd -t"
 
 driver="$run/bin/enroll_driver"
 i=0
@@ -299,8 +284,7 @@ case " $parts " in *" 4 "*)
     "$driver" hammer "$base" 32 "$mem_requests" >"$run/hammer-warmup.out" 2>&1 || true
     snapshot "$run/rss-0"
     httpd_ticks >"$run/ticks-a"
-    w=1
-    while [ "$w" -le "$mem_windows" ]; do
+    for w in $(seq "$mem_windows"); do
         "$driver" hammer "$base" 32 "$mem_requests" >"$run/hammer-$w.out" \
             2>"$run/hammer-$w.err" || true
         snapshot "$run/rss-$w"
@@ -308,16 +292,13 @@ case " $parts " in *" 4 "*)
         f=$(result "$run/hammer-$w.out" failures)
         mem_done=$((mem_done + ${n:-0}))
         mem_fail=$((mem_fail + ${f:-1}))
-        w=$((w + 1))
     done
     httpd_ticks >"$run/ticks-b"
     head="| child pid | after the warm-up kB |"
     rule="| ---: | ---: |"
-    w=1
-    while [ "$w" -le "$mem_windows" ]; do
+    for w in $(seq "$mem_windows"); do
         head="$head after window $w kB |"
         rule="$rule ---: |"
-        w=$((w + 1))
     done
     say "$head growth per $mem_requests kB |"
     say "$rule ---: |"
@@ -325,11 +306,9 @@ case " $parts " in *" 4 "*)
     # where it was not alive), and $last, its RSS after the last one
     window_cells() {
         cells=""
-        w=1
-        while [ "$w" -le "$mem_windows" ]; do
+        for w in $(seq "$mem_windows"); do
             last=$(sed -n "s/^$1 //p" "$run/rss-$w")
             cells="$cells ${last:-$2} |"
-            w=$((w + 1))
         done
     }
     while read -r k first; do
@@ -347,10 +326,8 @@ case " $parts " in *" 4 "*)
         say "$line $growth |"
     done <"$run/rss-0"
     # children started after the warm-up: what each window saw of them
-    w=1
-    while [ "$w" -le "$mem_windows" ]; do
+    for w in $(seq "$mem_windows"); do
         cut -d' ' -f1 "$run/rss-$w"
-        w=$((w + 1))
     done | sort -un | while read -r k; do
         grep -q "^$k " "$run/rss-0" && continue
         window_cells "$k" "-"

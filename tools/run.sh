@@ -16,9 +16,7 @@ instance_user "$run"
 mc_pid=""
 httpd_pid=""
 stop() {
-    trap - INT TERM EXIT
-    [ -n "$httpd_pid" ] && kill -TERM "$httpd_pid" 2>/dev/null && wait "$httpd_pid" 2>/dev/null
-    [ -n "$mc_pid" ] && kill "$mc_pid" 2>/dev/null
+    instance_stop
     echo "stopped."
 }
 trap stop INT TERM EXIT
@@ -27,9 +25,7 @@ trap stop INT TERM EXIT
 # ${CNCA_MC_SOCKET}), as the user httpd's children run as
 instance_memcached "$run" -m 64
 
-export CNCA_TOP="$top" CNCA_RUN="$run" CNCA_PORT="$port" CNCA_MC_SOCKET="$mc_sock" \
-    CNCA_USER="$user" CNCA_GROUP="$group" CNCA_KEY_ALG="$alg"
-/usr/sbin/apache2 -f "$top/conf/dev.conf" -t >/dev/null 2>&1 || /usr/sbin/apache2 -f "$top/conf/dev.conf" -t
+instance_httpd "$top/conf/dev.conf"
 cat <<MSG
 
 mod_cnca is running (Ctrl-C stops it):
@@ -41,6 +37,4 @@ mod_cnca is running (Ctrl-C stops it):
   database       $run/cnca.db
 
 MSG
-/usr/sbin/apache2 -f "$top/conf/dev.conf" -DFOREGROUND &
-httpd_pid=$!
 wait "$httpd_pid" || true

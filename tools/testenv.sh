@@ -2,7 +2,8 @@
 # test run needs that are not httpd — keys, a fresh SQLite database, a dev
 # CA, and memcached on a free port — and their teardown (runs as the
 # unprivileged user); and the run folder of a dev instance (make run, make
-# bench) with its memcached on a unix socket there.
+# bench) with its memcached on a unix socket there, its httpd, and their
+# stop handler.
 
 # glibc gives each of httpd's 64 threads per child an arena of its own, up
 # to 8 per CPU, and each keeps free memory up to its trim threshold: a
@@ -86,6 +87,33 @@ instance_memcached() {
         sleep 0.1
         mc_waited=$((mc_waited + 1))
     done
+}
+
+# instance_httpd CONF: httpd -DFOREGROUND in the background on CONF (after
+# instance_user and instance_memcached; reads top, run, port and alg), its
+# settings in the environment CONF reads; CONF is checked first, its errors
+# shown and 1 returned. Sets httpd_pid.
+instance_httpd() {
+    export CNCA_TOP="$top" CNCA_RUN="$run" CNCA_PORT="$port" CNCA_MC_SOCKET="$mc_sock" \
+        CNCA_USER="$user" CNCA_GROUP="$group" CNCA_KEY_ALG="$alg"
+    /usr/sbin/apache2 -f "$1" -t >/dev/null 2>&1 || /usr/sbin/apache2 -f "$1" -t || return 1
+    /usr/sbin/apache2 -f "$1" -DFOREGROUND &
+    httpd_pid=$!
+}
+
+# instance_stop: the stop handler of a dev instance (trap it on EXIT): lifts
+# the traps, then stops and waits for httpd and memcached (instance_httpd,
+# instance_memcached), whichever has started
+instance_stop() {
+    trap - INT TERM EXIT
+    if [ -n "${httpd_pid:-}" ] && kill -TERM "$httpd_pid" 2>/dev/null; then
+        wait "$httpd_pid" 2>/dev/null || true
+    fi
+    if [ -n "${mc_pid:-}" ]; then
+        kill "$mc_pid" 2>/dev/null || true
+        wait "$mc_pid" 2>/dev/null || true
+    fi
+    return 0
 }
 
 testenv_setup() {

@@ -282,25 +282,18 @@ static void refused(apr_pool_t *p, blob_t in, cnca_sig_source_t src,
     ok(png == NULL && len == 0, apr_pstrcat(p, "  no output: ", what, NULL));
 }
 
-/* CRC-32 as PNG uses it, for hand-made headers. */
-static apr_uint32_t crc32_of(const unsigned char *b, apr_size_t len)
-{
-    apr_uint32_t c = 0xffffffffu;
-    apr_size_t i;
-    int k;
-    for (i = 0; i < len; ++i) {
-        c ^= b[i];
-        for (k = 0; k < 8; ++k) {
-            c = (c >> 1) ^ (0xedb88320u & (0u - (c & 1u)));
-        }
-    }
-    return c ^ 0xffffffffu;
-}
-
 static void put32(unsigned char *b, apr_uint32_t v)
 {
     b[0] = (unsigned char)(v >> 24), b[1] = (unsigned char)(v >> 16);
     b[2] = (unsigned char)(v >> 8), b[3] = (unsigned char)v;
+}
+
+/* The CRC-32 (zlib's) of the chunk at b + at (its length field) made right
+ * for its type and data as they now are. */
+static void chunk_crc_fix(unsigned char *b, apr_size_t at)
+{
+    apr_uint32_t n = get32(b + at);
+    put32(b + at + 8 + n, (apr_uint32_t)crc32(0L, b + at + 4, n + 4));
 }
 
 /* A copy of a PNG with IHDR's width and height replaced (CRC fixed unless
@@ -315,7 +308,7 @@ static blob_t png_lying(apr_pool_t *p, blob_t png, apr_uint32_t w, apr_uint32_t 
     put32(b + 16, w);
     put32(b + 20, h);
     if (!keep_crc) {
-        put32(b + 29, crc32_of(b + 12, 17));
+        chunk_crc_fix(b, 8); /* IHDR */
     }
     out.data = b;
     out.len = len;
@@ -1531,11 +1524,11 @@ static void test_png_corrupt(void)
     ((unsigned char *)bad[4].data)[idat + 8 + n / 2] ^= 0x5a;
     b = (unsigned char *)bad[5].data;
     b[idat + 8] = 0x7f; /* CMF: not deflate */
-    put32(b + idat + 8 + n, crc32_of(b + idat + 4, n + 4));
+    chunk_crc_fix(b, idat);
     memcpy((unsigned char *)bad[6].data + idat + 4, "IDAX", 4);
     b = (unsigned char *)bad[7].data;
     b[24] = 3;
-    put32(b + 29, crc32_of(b + 12, 17));
+    chunk_crc_fix(b, 8); /* IHDR */
 
     for (round = 0; round < (RUNNING_ON_VALGRIND ? 1 : 3); ++round) {
 #ifdef HAVE_MALLINFO2
@@ -1584,7 +1577,7 @@ static void test_png_corrupt(void)
      * rows is not checked (the chunk's CRC-32 still is) */
     b = apr_pmemdup(p, good.data, good.len);
     b[idat + 8 + n - 1] ^= 0x01;
-    put32(b + idat + 8 + n, crc32_of(b + idat + 4, n + 4));
+    chunk_crc_fix(b, idat);
     {
         gdImagePtr got = NULL, gd = gdImageCreateFromPngPtr((int)good.len, b);
         const char *code, *msg;
@@ -1683,7 +1676,7 @@ static void test_png_lodepng(void)
     n = get32(png.data + idat);
     b = apr_pmemdup(p, png.data, png.len);
     b[idat + 8 + n - 1] ^= 0x01;
-    put32(b + idat + 8 + n, crc32_of(b + idat + 4, n + 4));
+    chunk_crc_fix(b, idat);
     ok(cnca_image_lodepng_rgba8(&rgba, &w, &h, b, png.len, &err) != 0 && !rgba,
        "wrong Adler-32: lodepng + libdeflate refuse");
     log_seen[0] = '\0';
@@ -1718,7 +1711,7 @@ static void test_png_lodepng(void)
         put32(f + head, (apr_uint32_t)zl);
         memcpy(f + head + 4, "IDAT", 4);
         memcpy(f + head + 8, z, zl);
-        put32(f + head + 8 + zl, crc32_of(f + head + 4, zl + 4));
+        chunk_crc_fix(f, head);
         memcpy(f + head + 12 + zl, png.data + idat + 12 + n, tail);
         ok(cnca_image_lodepng_rgba8(&rgba, &w, &h, bomb.data, bomb.len, &err) != 0 && !rgba,
            "  40x20 whose data inflates to 4 MB: refused");
@@ -1744,7 +1737,7 @@ static void test_png_lodepng(void)
             memcpy(f, png.data, 33);
             put32(f + 33, (apr_uint32_t)clen);
             memcpy(f + 37, "iCCPicc\0\0", 9);
-            put32(f + 41 + clen, crc32_of(f + 37, clen + 4));
+            chunk_crc_fix(f, 33);
             memcpy(f + 45 + clen, png.data + 33, png.len - 33);
             n = png.len + 12 + clen;
             if (i == 0) {

@@ -129,7 +129,7 @@ static cnca_session_t *full_session(apr_pool_t *p)
 {
     cnca_session_t *s = NULL;
 
-    cnca_session_create(&s, p, NOW);
+    s = testlib_session(p, NOW);
     s->created = 5000000001LL;
     s->touched = 5000000002LL;
     s->person_id = 5000000003LL;
@@ -214,7 +214,7 @@ static void test_round_trip(void)
     ok(sealed2 && strcmp(sealed, sealed2) != 0, "sealing twice gives two documents (nonce)");
 
     /* a fresh session: unset fields stay unset */
-    cnca_session_create(&a, p, NOW);
+    a = testlib_session(p, NOW);
     cnca_session_encode(&sealed, a, &key, p);
     cnca_session_decode(&e, sealed, a->id, &key, p);
     ok(e && !e->flow && !e->name && !e->mobile && !e->person_id && !e->proof_face_at &&
@@ -348,7 +348,7 @@ static void test_stored(cnca_session_ctx_t *ctx)
     apr_pool_t *p = tap_pool();
     cnca_session_t *s = NULL, *a = NULL, *b = NULL, *c = NULL;
 
-    cnca_session_create(&s, p, NOW);
+    s = testlib_session(p, NOW);
     s->name = NAME;
     s->flow = CNCA_FLOW_APPLY;
     is_int(cnca_session_save(s, ctx, p, NOW), APR_SUCCESS, "save a new session");
@@ -361,7 +361,7 @@ static void test_stored(cnca_session_ctx_t *ctx)
     ok(a && !a->is_new && !a->dirty, "loaded right away: not dirty");
 
     /* a second new save under the same id does not overwrite it */
-    cnca_session_create(&c, p, NOW);
+    c = testlib_session(p, NOW);
     c->id = s->id;
     is_int(cnca_session_save(c, ctx, p, NOW), APR_EEXIST,
            "a new session under an id in use: APR_EEXIST");
@@ -427,7 +427,7 @@ static void test_max_age(cnca_session_ctx_t *ctx)
     cnca_session_t *s = NULL, *c = NULL;
     apr_int64_t late = NOW + MAX_AGE - 10;
 
-    cnca_session_create(&s, p, NOW);
+    s = testlib_session(p, NOW);
     s->touched = late; /* busy all along */
     is_int(cnca_session_save(s, ctx, p, late), APR_SUCCESS, "save an old, busy session");
     is_int(cnca_session_load(&c, ctx, p, s->id, NOW + MAX_AGE), APR_SUCCESS,
@@ -442,7 +442,7 @@ static void test_rotate_destroy(cnca_session_ctx_t *ctx)
     cnca_session_t *s = NULL, *c = NULL;
     const char *old_id, *old_csrf;
 
-    cnca_session_create(&s, p, NOW);
+    s = testlib_session(p, NOW);
     s->name = NAME;
     s->person_id = 12;
     cnca_session_save(s, ctx, p, NOW);
@@ -488,8 +488,8 @@ static void test_load_refusals(cnca_session_ctx_t *ctx)
     is_int(cnca_session_load(&c, ctx, p, NULL, NOW), APR_NOTFOUND, "NULL id: APR_NOTFOUND");
 
     /* the store keeps documents under cnca_store_key("s", id) */
-    cnca_session_create(&s, p, NOW);
-    cnca_session_create(&t, p, NOW);
+    s = testlib_session(p, NOW);
+    t = testlib_session(p, NOW);
     cnca_session_save(s, ctx, p, NOW);
     cnca_session_encode(&sealed, t, ctx->key, p);
     cnca_store_set(ctx->store, cnca_store_key(p, "s", s->id), sealed, strlen(sealed), 60);
@@ -510,12 +510,12 @@ static void test_memcached_down(cnca_session_ctx_t *ctx)
     apr_pool_t *p = tap_pool();
     cnca_session_t *s = NULL, *c = NULL;
 
-    cnca_session_create(&s, p, NOW);
+    s = testlib_session(p, NOW);
     cnca_session_save(s, ctx, p, NOW);
     mc_stop();
     is_int(cnca_session_load(&c, ctx, p, s->id, NOW), APR_EGENERAL,
            "memcached down: load is APR_EGENERAL, never 'no session'");
-    cnca_session_create(&s, p, NOW);
+    s = testlib_session(p, NOW);
     is_int(cnca_session_save(s, ctx, p, NOW), APR_EGENERAL, "memcached down: save fails");
 }
 

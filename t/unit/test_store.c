@@ -80,6 +80,22 @@ static const char *says(apr_pool_t *p, const char *via, const char *what)
     return via ? apr_psprintf(p, "%s: %s", via, what) : what;
 }
 
+/* A store on the list arg, as CNCAMemcachedServers gives it: the list
+ * parses to want (its normalised form), and the store is created on it
+ * (not connected yet). NULL when either fails. */
+static cnca_store_t *store_on(apr_pool_t *p, const char *arg, const char *want, int pool_max,
+                              const char *via)
+{
+    const char *servers = NULL, *err = cnca_conf_parse_memcached(&servers, p, arg);
+    cnca_store_t *s = NULL;
+
+    is_str(err ? err : servers, want, says(p, via, "the list parses, normalised"));
+    is_int(cnca_store_create(&s, p, servers ? servers : "", pool_max), APR_SUCCESS,
+           says(p, via, "create on the normalised list"));
+    ok(s != NULL, says(p, via, "a store on it"));
+    return s;
+}
+
 static const char *key_for(apr_pool_t *p, const char *name)
 {
     return cnca_store_key(p, "t", apr_psprintf(p, "%s-%d", name, (int)getpid()));
@@ -92,8 +108,14 @@ static void test_create(void)
     apr_status_t rv;
 
     rv = cnca_store_create(&s, p, "", 4);
-    ok(rv != APR_SUCCESS, "create with an empty server list fails");
+    is_int(rv, APR_EGENERAL, "create with an empty server list fails");
     ok(s == NULL, "create failed: no store");
+    is_str(testlib_log_last, "CNCA00111: cannot use memcached servers ''",
+           "create with an empty server list: logged");
+    s = (cnca_store_t *)&s;
+    is_int(cnca_store_create(&s, p, " , ", 4), APR_EGENERAL,
+           "create with separators only (no server) fails");
+    ok(s == NULL, "no server: no store");
 
     rv = cnca_store_create(&store, tap_pool(), apr_psprintf(p, "127.0.0.1:%d", mc4.port), 4);
     is_int(rv, APR_SUCCESS, "create on our memcached");
@@ -373,9 +395,9 @@ static void test_threads(cnca_store_t *s, const char *via)
 static void test_ipv6(void)
 {
     apr_pool_t *p = tap_pool();
-    cnca_store_t *s6 = NULL;
-    const char *servers = NULL, *err, *key = key_for(p, "ipv6");
-    char *val;
+    cnca_store_t *s6;
+    const char *key = key_for(p, "ipv6"), *list;
+    char *val = NULL;
     apr_size_t len;
 
     mc6.bin = mc4.bin;
@@ -384,13 +406,11 @@ static void test_ipv6(void)
         printf("ok %d # SKIP no IPv6 loopback for memcached\n", ++tap_count);
         return;
     }
-    err = cnca_conf_parse_memcached(&servers, p, apr_psprintf(p, "[::1]:%d", mc6.port));
-    ok(!err && servers, "[::1]:PORT parses");
-    is_int(cnca_store_create(&s6, p, servers ? servers : "", 2), APR_SUCCESS,
-           "a store on the normalised [::1]:PORT");
-    if (s6) {
+    list = apr_psprintf(p, "[::1]:%d", mc6.port);
+    if ((s6 = store_on(p, list, list, 2, "IPv6"))) {
         is_int(cnca_store_set(s6, key, "v6", 2, 60), APR_SUCCESS, "set over IPv6");
         is_int(cnca_store_get(&val, &len, NULL, s6, p, key), APR_SUCCESS, "get over IPv6");
+        is_str(val, "v6", "get over IPv6 returns what was set");
     }
     testlib_mc_stop(&mc6, SIGKILL);
 }
@@ -432,7 +452,6 @@ static void test_down_and_back(cnca_store_t *s, const char *via, testlib_mc_t *m
 {
     apr_pool_t *p = tap_pool();
     const char *key = key_for(p, "down");
-    const char *prefix = "CNCA00113: memcached delete failed: ";
     char *val;
     apr_size_t len;
     apr_status_t rv;
@@ -444,7 +463,7 @@ static void test_down_and_back(cnca_store_t *s, const char *via, testlib_mc_t *m
     fails_closed(s, p, key, says(p, via, "memcached killed"));
     fails_closed(s, p, key, says(p, via, "memcached still down"));
     ok(testlib_log_lines > lines, says(p, via, "failures are logged"));
-    ok(!strncmp(testlib_log_last, prefix, strlen(prefix)),
+    ok(testlib_log_starts("CNCA00113: memcached delete failed: "),
        says(p, via, "the last failure (the delete) is logged as CNCA00113 with the operation"));
     printf("#   last log line: %s\n", testlib_log_last);
 
@@ -476,31 +495,18 @@ static void test_down_and_back(cnca_store_t *s, const char *via, testlib_mc_t *m
 
 static void test_socket_create(void)
 {
-    apr_pool_t *p = tap_pool();
-    const char *servers = NULL, *err;
-
-    err = cnca_conf_parse_memcached(&servers, p, mcu_path);
-    ok(!err, "the socket's path parses as CNCAMemcachedServers");
-    is_str(servers, mcu_path, "the normalised list is the path as it is");
-    is_int(cnca_store_create(&ustore, tap_pool(), servers ? servers : "", 4), APR_SUCCESS,
-           "create on the socket");
-    ok(ustore != NULL, "a store on the socket");
+    ustore = store_on(tap_pool(), mcu_path, mcu_path, 4, VIA_UNIX);
 }
 
 /* A list of both: each key lives on one of them, and both get keys. */
 static void test_mixed(void)
 {
     apr_pool_t *p = tap_pool();
-    const char *servers = NULL, *err;
-    cnca_store_t *both = NULL;
+    cnca_store_t *both =
+        store_on(p, apr_psprintf(p, "127.0.0.1:%d, %s", mc4.port, mcu_path),
+                 apr_psprintf(p, "127.0.0.1:%d,%s", mc4.port, mcu_path), 2, "mixed list");
     int i, stored = 0, back = 0, on_one = 0, on_tcp = 0, on_unix = 0;
 
-    err = cnca_conf_parse_memcached(&servers, p,
-                                    apr_psprintf(p, "127.0.0.1:%d, %s", mc4.port, mcu_path));
-    is_str(err ? err : servers, apr_psprintf(p, "127.0.0.1:%d,%s", mc4.port, mcu_path),
-           "mixed list: host:port and socket path normalised");
-    is_int(cnca_store_create(&both, p, servers ? servers : "", 2), APR_SUCCESS,
-           "mixed list: create");
     if (!both) {
         return;
     }
